@@ -1,0 +1,1 @@
+"""Async-first Python SDK for the Intralinks API."""
