@@ -1,0 +1,515 @@
+"""Exception hierarchy and Intralinks error-body parsing.
+
+Every non-2xx response seen by generated code becomes an :class:`APIStatusError`
+subclass through :func:`raise_for_status`; transport failures surface as
+:class:`APIConnectionError` (raised by the client layer). Exception messages never
+carry request headers, and secrets that appear in bodies or URLs are redacted.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import json
+import math
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "IntralinksError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+    "araise_for_status",
+    "make_status_error",
+    "raise_for_status",
+    "redact_text",
+    "redact_url",
+]
+
+#: Maximum number of characters of a response body kept on an error.
+BODY_LIMIT = 2000
+#: Maximum number of bytes read from a streamed error response.
+STREAM_READ_LIMIT = 64 * 1024
+
+_REQUEST_ID_HEADERS = (
+    "x-request-id",
+    "x-intralinks-request-id",
+    "x-correlation-id",
+    "x-amzn-requestid",
+    "request-id",
+    "x-ms-request-id",
+)
+
+_SECRET_NAMES = (
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "id_token",
+    "password",
+    "token",
+    "code",
+    "assertion",
+    "api_key",
+    "apikey",
+    "signature",
+    "sig",
+)
+_SECRET_QUERY_KEYS = frozenset(_SECRET_NAMES)
+_SECRET_FIELDS = "access_token|refresh_token|client_secret|id_token|password|assertion|api_key"  # noqa: S105 (names, not secrets)
+_JSON_SECRET_RE = re.compile(
+    r'("(?:' + _SECRET_FIELDS + r')"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE
+)
+_FORM_SECRET_RE = re.compile(r"\b((?:" + _SECRET_FIELDS + r")=)[^&\s\"'<>]+", re.IGNORECASE)
+_BEARER_RE = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/=]+", re.IGNORECASE)
+_TAG_RE = re.compile(r"<[^>]+>")
+_WS_RE = re.compile(r"\s+")
+_REDACTED = "[REDACTED]"
+
+
+def redact_text(text: str) -> str:
+    """Mask token/secret values and bearer credentials that appear in ``text``."""
+    text = _JSON_SECRET_RE.sub(lambda m: f'{m.group(1)}"{_REDACTED}"', text)
+    text = _FORM_SECRET_RE.sub(lambda m: f"{m.group(1)}{_REDACTED}", text)
+    return _BEARER_RE.sub(lambda m: f"{m.group(1)} {_REDACTED}", text)
+
+
+def redact_url(url: str | httpx.URL | None) -> str | None:
+    """Return ``url`` without user info and with secret-looking query values masked."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return _REDACTED
+    netloc = parts.netloc.rpartition("@")[2]
+    query = parts.query
+    if query:
+        pairs = [
+            (k, _REDACTED if k.lower() in _SECRET_QUERY_KEYS else v)
+            for k, v in parse_qsl(query, keep_blank_values=True)
+        ]
+        query = urlencode(pairs, safe="[]")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+class IntralinksError(Exception):
+    """Base class of every error raised by the SDK."""
+
+
+class APIConnectionError(IntralinksError):
+    """The request could not be completed (connection refused, reset, protocol error)."""
+
+    def __init__(
+        self,
+        message: str = "Connection error.",
+        *,
+        operation: str | None = None,
+        method: str | None = None,
+        url: str | httpx.URL | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.message = redact_text(message)
+        self.operation = operation
+        self.method = method
+        self.url = redact_url(url)
+        self.attempts = attempts
+        where = " ".join(p for p in (method, self.url) if p)
+        parts = [self.message]
+        if where:
+            parts.append(f"[{where}]")
+        if operation:
+            parts.append(f"(operation {operation})")
+        if attempts > 1:
+            parts.append(f"after {attempts} attempts")
+        super().__init__(" ".join(parts))
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+    def __init__(
+        self,
+        message: str = "Request timed out.",
+        *,
+        operation: str | None = None,
+        method: str | None = None,
+        url: str | httpx.URL | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, operation=operation, method=method, url=url, attempts=attempts)
+
+
+class APIStatusError(IntralinksError):
+    """The API answered with a non-2xx status.
+
+    Attributes: ``status_code``, ``method``, ``url`` (secrets masked), ``operation``,
+    ``message`` and ``code``/``subcode``/``hint``/``errors`` parsed from the body,
+    ``request_id``, ``body`` (truncated, redacted text), ``headers`` (response
+    headers) and ``attempts`` (how many times the request was sent).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        method: str | None = None,
+        url: str | httpx.URL | None = None,
+        operation: str | None = None,
+        code: str | None = None,
+        subcode: str | None = None,
+        hint: str | None = None,
+        errors: list[Any] | None = None,
+        request_id: str | None = None,
+        body: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.status_code = status_code
+        self.method = method
+        self.url = redact_url(url)
+        self.operation = operation
+        self.message = redact_text(message)
+        self.code = code
+        self.subcode = subcode
+        self.hint = redact_text(hint) if hint is not None else None
+        self.errors = errors or []
+        self.request_id = request_id
+        self.body = body
+        self.headers = httpx.Headers(headers or {})
+        self.attempts = attempts
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        head = f"HTTP {self.status_code}"
+        where = " ".join(p for p in (self.method, self.url) if p)
+        if where:
+            head += f" from {where}"
+        if self.operation:
+            head += f" (operation {self.operation})"
+        text = f"{head}: {self.message}"
+        extras = []
+        if self.code is not None:
+            extras.append(f"code={self.code}")
+        if self.subcode is not None:
+            extras.append(f"subcode={self.subcode}")
+        if self.request_id is not None:
+            extras.append(f"request_id={self.request_id}")
+        if self.attempts > 1:
+            extras.append(f"attempts={self.attempts}")
+        if extras:
+            text += " [" + ", ".join(extras) + "]"
+        if self.hint:
+            text += f" Hint: {self.hint}"
+        return text
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: missing, expired or invalid credentials."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429; ``retry_after`` is the server's requested delay in seconds, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def _status_class(status_code: int) -> type[APIStatusError]:
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status_code, APIStatusError)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Parse a ``Retry-After`` header (delta seconds or HTTP date) into seconds >= 0."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _as_str(value: Any) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+class _Parsed:
+    __slots__ = ("code", "errors", "hint", "message", "request_id", "subcode")
+
+    def __init__(self) -> None:
+        self.message: str | None = None
+        self.code: str | None = None
+        self.subcode: str | None = None
+        self.hint: str | None = None
+        self.request_id: str | None = None
+        self.errors: list[Any] = []
+
+
+def _first_error_message(errors: list[Any]) -> str | None:
+    for item in errors:
+        if isinstance(item, str):
+            return item
+        if isinstance(item, dict):
+            for key in ("message", "Error", "error", "description", "detail"):
+                text = _as_str(item.get(key))
+                if text:
+                    return text
+    return None
+
+
+def _parse_json_body(data: Any, out: _Parsed) -> None:
+    if isinstance(data, list):
+        out.errors = data
+        out.message = _first_error_message(data)
+        return
+    if not isinstance(data, dict):
+        out.message = _as_str(data)
+        return
+    lowered = {str(k).lower(): v for k, v in data.items()}
+    # Shape 1: {"ErrorCode": ..., "Error": ..., "Hint": ...}
+    if "errorcode" in lowered or ("error" in lowered and isinstance(lowered["error"], str)):
+        out.code = _as_str(lowered.get("errorcode"))
+        out.message = _as_str(lowered.get("error"))
+        out.hint = _as_str(lowered.get("hint"))
+        # OAuth-style {"error": "invalid_client", "error_description": "..."}
+        description = _as_str(lowered.get("error_description"))
+        if description:
+            if out.code is None:
+                out.code = out.message
+            out.message = description
+    # Shapes 2/3: {"error": {"code", "message", "subcode"}} (optionally with "status": str)
+    err = lowered.get("error")
+    if isinstance(err, dict):
+        out.code = _as_str(err.get("code"))
+        out.message = _as_str(err.get("message")) or _as_str(err.get("description"))
+        out.subcode = _as_str(err.get("subcode"))
+        out.hint = _as_str(err.get("hint"))
+        out.request_id = _as_str(err.get("errorId")) or _as_str(err.get("requestId"))
+        if out.message is None:
+            out.message = _as_str(lowered.get("status"))
+    # Shape 4: {"status": {"code", "subcode", "message", "errorId"}, "errors": [...]}
+    status = lowered.get("status")
+    if isinstance(status, dict):
+        out.code = _as_str(status.get("code"))
+        out.subcode = _as_str(status.get("subcode"))
+        out.message = _as_str(status.get("message"))
+        out.request_id = _as_str(status.get("errorId"))
+    errors = lowered.get("errors")
+    if isinstance(errors, list):
+        out.errors = errors
+        if out.message is None:
+            out.message = _first_error_message(errors)
+    if out.message is None:
+        for key in ("message", "detail", "title", "description"):
+            text = _as_str(lowered.get(key))
+            if text:
+                out.message = text
+                break
+    if out.code is None:
+        out.code = _as_str(lowered.get("code"))
+    if out.message is None and isinstance(status, str):
+        out.message = status
+
+
+_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_H1_RE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
+
+
+def _html_text(fragment: str) -> str:
+    return _WS_RE.sub(" ", html.unescape(_TAG_RE.sub(" ", fragment))).strip()
+
+
+def _parse_html(text: str) -> str | None:
+    for pattern in (_TITLE_RE, _H1_RE):
+        match = pattern.search(text)
+        if match:
+            found = _html_text(match.group(1))
+            if found:
+                return found
+    stripped = _html_text(text)
+    return stripped[:200] or None
+
+
+def _looks_like_html(text: str, content_type: str) -> bool:
+    if "html" in content_type:
+        return True
+    head = text.lstrip()[:100].lower()
+    return head.startswith("<!doctype html") or head.startswith("<html")
+
+
+def _parse_body(text: str, content_type: str) -> _Parsed:
+    out = _Parsed()
+    stripped = text.strip()
+    if not stripped:
+        return out
+    if stripped[0] in "{[" or "json" in content_type:
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            pass
+        else:
+            _parse_json_body(data, out)
+            return out
+    if _looks_like_html(stripped, content_type):
+        out.message = _parse_html(stripped)
+        return out
+    first_line = stripped.splitlines()[0].strip()
+    out.message = first_line[:300]
+    return out
+
+
+def _decode(content: bytes, response: httpx.Response) -> str:
+    encoding = response.charset_encoding or "utf-8"
+    try:
+        return content.decode(encoding, errors="replace")
+    except LookupError:
+        return content.decode("utf-8", errors="replace")
+
+
+def _request_info(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        request = response.request
+    except RuntimeError:
+        return None, None
+    return request.method, str(request.url)
+
+
+def _build(response: httpx.Response, content: bytes, operation: str | None) -> APIStatusError:
+    status = response.status_code
+    text = _decode(content, response)
+    content_type = response.headers.get("content-type", "").lower()
+    parsed = _parse_body(text, content_type)
+    message = parsed.message or response.reason_phrase or f"HTTP {status}"
+    request_id = next(
+        (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers),
+        parsed.request_id,
+    )
+    body = redact_text(text)
+    if len(body) > BODY_LIMIT:
+        body = body[:BODY_LIMIT] + f"... [truncated, {len(text)} chars]"
+    attempts_raw = response.extensions.get("intralinks_attempts", 1)
+    attempts = attempts_raw if isinstance(attempts_raw, int) and attempts_raw > 0 else 1
+    method, url = _request_info(response)
+    cls = _status_class(status)
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "method": method,
+        "url": url,
+        "operation": operation,
+        "code": parsed.code,
+        "subcode": parsed.subcode,
+        "hint": parsed.hint,
+        "errors": parsed.errors,
+        "request_id": request_id,
+        "body": body,
+        "headers": response.headers,
+        "attempts": attempts,
+    }
+    if cls is RateLimitError:
+        return RateLimitError(
+            message, retry_after=parse_retry_after(response.headers.get("retry-after")), **kwargs
+        )
+    return cls(message, **kwargs)
+
+
+def make_status_error(response: httpx.Response, *, operation: str | None = None) -> APIStatusError:
+    """Build the typed error for a (read) non-2xx ``response`` without raising it."""
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        content = b""
+    return _build(response, content, operation)
+
+
+def raise_for_status(response: httpx.Response, *, operation: str | None = None) -> None:
+    """Raise the typed :class:`APIStatusError` for a non-2xx ``response`` (body already read)."""
+    if 200 <= response.status_code < 300:
+        return
+    raise make_status_error(response, operation=operation)
+
+
+async def araise_for_status(response: httpx.Response, *, operation: str | None = None) -> None:
+    """Like :func:`raise_for_status` for a streamed response: reads at most a bounded prefix."""
+    if 200 <= response.status_code < 300:
+        return
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= STREAM_READ_LIMIT:
+                    break
+        except httpx.HTTPError:
+            pass
+        content = b"".join(chunks)
+    raise _build(response, content, operation)
