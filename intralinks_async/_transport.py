@@ -1,0 +1,232 @@
+"""An aiohttp-backed ``httpx.AsyncBaseTransport``: the default transport under asyncio.
+
+httpx's own connection pool loses most of its throughput as concurrency rises (see
+DESIGN.md and ``bench/transport_bench.py``); aiohttp's pool does not. This transport
+speaks the httpx transport API (``httpx.Request`` in, streaming ``httpx.Response`` out)
+over one ``aiohttp.ClientSession`` and maps aiohttp failures onto httpx exceptions, so
+the rest of the SDK (auth, retries, error mapping) stays transport-agnostic.
+
+aiohttp is asyncio-only; under trio :func:`default_transport` returns
+``httpx.AsyncHTTPTransport`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import httpx
+from yarl import URL as YarlURL
+
+__all__ = ["AiohttpTransport", "default_transport", "running_under_asyncio"]
+
+_CHUNK_SIZE = 64 * 1024
+# Bodies announced at most this large are read in one call (fewer awaits per response).
+_SMALL_BODY = 256 * 1024
+_HTTP_11 = b"HTTP/1.1"
+# Headers aiohttp computes itself from the body it is given.
+_SKIP_REQUEST_HEADERS = frozenset({b"transfer-encoding"})
+
+
+def running_under_asyncio() -> bool:
+    """True when the current task runs on an asyncio event loop (not trio)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def default_transport(
+    *,
+    max_connections: int = 100,
+    verify: bool | ssl.SSLContext = True,
+    keepalive_expiry: float = 15.0,
+) -> httpx.AsyncBaseTransport:
+    """The transport used when none is injected: aiohttp under asyncio, httpx otherwise."""
+    if running_under_asyncio():
+        return AiohttpTransport(
+            max_connections=max_connections, verify=verify, keepalive_expiry=keepalive_expiry
+        )
+    return httpx.AsyncHTTPTransport(
+        verify=verify,
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=keepalive_expiry,
+        ),
+    )
+
+
+def _map_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """Translate an aiohttp/asyncio failure into the matching httpx exception."""
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(message, request=request)
+    if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError | TimeoutError):
+        return httpx.ReadTimeout(message, request=request)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(message, request=request)
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return httpx.RemoteProtocolError(message, request=request)
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return httpx.UnsupportedProtocol(message, request=request)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # Malformed response line/headers.
+        return httpx.RemoteProtocolError(message, request=request)
+    return httpx.ReadError(message, request=request)
+
+
+_MAPPED = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    """The body of an aiohttp response as an httpx byte stream (never buffered whole)."""
+
+    __slots__ = ("_request", "_response")
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        response = self._response
+        try:
+            length = response.content_length
+            if length is not None and length <= _SMALL_BODY:
+                body = await response.read()
+                if body:
+                    yield body
+                return
+            async for chunk in response.content.iter_chunked(_CHUNK_SIZE):
+                yield chunk
+        except _MAPPED as exc:
+            raise _map_error(exc, self._request) from exc
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """httpx transport over one ``aiohttp.ClientSession`` (asyncio only).
+
+    ``max_connections`` bounds the pool; requests beyond it wait for a free connection
+    (bounded by the request's ``pool`` timeout). TLS verification follows ``verify``.
+    Response bodies are streamed; the caller's ``httpx.Response`` reads or iterates them.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 100,
+        verify: bool | ssl.SSLContext = True,
+        keepalive_expiry: float = 15.0,
+    ) -> None:
+        if max_connections < 1:
+            raise ValueError("max_connections must be >= 1")
+        self._max_connections = max_connections
+        self._ssl: bool | ssl.SSLContext = verify
+        self._keepalive_expiry = keepalive_expiry
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+        self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+        self._urls: dict[str, YarlURL] = {}
+
+    def __repr__(self) -> str:
+        return f"AiohttpTransport(max_connections={self._max_connections})"
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("transport is closed")
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            limit_per_host=0,
+            keepalive_timeout=self._keepalive_expiry,
+            ssl=self._ssl,
+            ttl_dns_cache=300,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,  # httpx.Response decodes Content-Encoding itself
+            trust_env=False,
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        return self._session
+
+    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
+        spec = request.extensions.get("timeout")
+        if not spec:
+            key: tuple[Any, ...] = (None, None, None)
+        else:
+            key = (spec.get("connect"), spec.get("read"), spec.get("pool"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            connect, read, pool = key
+            acquire = None if connect is None or pool is None else connect + pool
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=acquire, sock_connect=connect, sock_read=read
+            )
+            if len(self._timeouts) < 64:
+                self._timeouts[key] = timeout
+        return timeout
+
+    def _url(self, request: httpx.Request) -> YarlURL:
+        raw = str(request.url)
+        url = self._urls.get(raw)
+        if url is None:
+            url = YarlURL(raw, encoded=True)
+            if len(self._urls) >= 4096:
+                self._urls.clear()
+            self._urls[raw] = url
+        return url
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and return a response whose body has not been read yet."""
+        session = self._session or self._open()
+        stream = request.stream
+        data: Any
+        if isinstance(stream, httpx.ByteStream):
+            data = b"".join(stream) or None
+        else:
+            data = _iterate(stream)  # type: ignore[arg-type]
+        headers = [
+            (key.decode("latin-1"), value.decode("latin-1"))
+            for key, value in request.headers.raw
+            if key.lower() not in _SKIP_REQUEST_HEADERS
+        ]
+        try:
+            response = await session.request(
+                request.method,
+                self._url(request),
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                timeout=self._timeout(request),
+            )
+        except _MAPPED as exc:
+            raise _map_error(exc, request) from exc
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_ResponseStream(response, request),
+            extensions={
+                "http_version": _HTTP_11,
+                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+            },
+        )
+
+    async def aclose(self) -> None:
+        """Close the pool (idempotent)."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+async def _iterate(stream: httpx.AsyncByteStream) -> AsyncIterator[bytes]:
+    async for chunk in stream:
+        yield chunk

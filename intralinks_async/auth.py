@@ -1,0 +1,676 @@
+"""OAuth 2.0 token lifecycle for the Intralinks API.
+
+:class:`OAuth2Auth` is an ``httpx.Auth`` whose async flow adds ``Authorization: Bearer``
+and, on a 401, refreshes and replays once. It supports the grants the API offers:
+
+* client credentials (:meth:`OAuth2Auth.client_credentials`),
+* authorization code (:meth:`OAuth2Auth.authorization_code`, then
+  :meth:`OAuth2Auth.authorization_url` and :meth:`OAuth2Auth.exchange_code`),
+* a refresh token obtained elsewhere (:meth:`OAuth2Auth.from_refresh_token`),
+* a static access token (:meth:`OAuth2Auth.static`; never refreshed).
+
+Tokens are refreshed ahead of expiry: ``refresh_window`` seconds (default 300) before it,
+clamped to ``lifetime * refresh_window_fraction`` for short-lived tokens so that a 2 s
+token is not refreshed on every call. However many calls need a token at once, one token
+request is made (single flight under one lock, re-checked after taking it). A refresh
+that fails while the current token is still valid keeps the current token.
+
+Rotating refresh tokens are persisted through a :class:`TokenStore`: in memory by
+default, or :class:`FileTokenStore`, which several processes can share (writes are atomic
+and mode 0600; refreshes happen under an advisory file lock, and a process that finds a
+token refreshed by another process adopts it instead of spending its own refresh token).
+
+Token requests are sent by the owner of the auth (``IntralinksClient`` binds a sender
+that uses its transport, base URL and the token retry rules described in
+:func:`token_request_replayable`). Secrets and tokens never appear in ``repr``, ``str``,
+logs or exception messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hmac
+import json
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlencode
+
+import anyio
+import anyio.to_thread
+import httpx
+
+from intralinks_async._logging import SecretStr, logger
+from intralinks_async.errors import (
+    APIStatusError,
+    AuthenticationError,
+    IntralinksError,
+    make_status_error,
+)
+
+__all__ = [
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "OAuth2Auth",
+    "TokenSender",
+    "TokenSet",
+    "TokenStore",
+    "token_request_replayable",
+]
+
+TOKEN_OPERATION = "getOAuthToken"  # noqa: S105 (an operationId)
+REVOKE_OPERATION = "revokeOAuthToken"
+
+#: Sends a form to ``/oauth/token`` (or ``/oauth/revoke``) and returns the read response.
+TokenSender = Callable[[str, dict[str, str]], Awaitable[httpx.Response]]
+
+
+def token_request_replayable(form: dict[str, str]) -> bool:
+    """Whether a token request whose response was lost may be sent again.
+
+    A client-credentials request only mints a fresh token, so replaying it is harmless.
+    A refresh-token request is different: the server may already have rotated the refresh
+    token, and presenting the old one again can make it revoke the whole token family
+    (refresh-token reuse detection). Such a request is therefore retried only when it
+    provably never reached the server (connection not established) or the server declined
+    it (429/503); after a lost response the error surfaces and the still-valid access
+    token, if any, stays in use. An authorization code is single use: same rule.
+    """
+    return form.get("grant_type") == "client_credentials"
+
+
+@dataclass(slots=True, repr=False, eq=False)
+class TokenSet:
+    """An access token, its expiry (epoch seconds) and the optional refresh token."""
+
+    access_token: str
+    expires_at: float | None = None
+    refresh_token: str | None = None
+    token_type: str = "Bearer"  # noqa: S105 (a scheme name)
+    lifetime: float | None = None  # expires_in as issued, seconds
+
+    def __repr__(self) -> str:
+        refresh = "'**********'" if self.refresh_token else "None"
+        return (
+            f"TokenSet(access_token='**********', refresh_token={refresh}, "
+            f"expires_at={self.expires_at!r}, token_type={self.token_type!r})"
+        )
+
+    __str__ = __repr__
+
+    def expires_in(self, now: float | None = None) -> float | None:
+        """Seconds left before expiry (negative once expired), None when unknown."""
+        if self.expires_at is None:
+            return None
+        return self.expires_at - (time.time() if now is None else now)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for a token store."""
+        return {
+            "access_token": self.access_token,
+            "expires_at": self.expires_at,
+            "refresh_token": self.refresh_token,
+            "token_type": self.token_type,
+            "lifetime": self.lifetime,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenSet:
+        """Inverse of :meth:`to_dict`."""
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ValueError("token data has no access_token")
+        expires_at = data.get("expires_at")
+        lifetime = data.get("lifetime")
+        refresh = data.get("refresh_token")
+        return cls(
+            access_token=access,
+            expires_at=float(expires_at) if isinstance(expires_at, int | float) else None,
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            token_type=str(data.get("token_type") or "Bearer"),
+            lifetime=float(lifetime) if isinstance(lifetime, int | float) else None,
+        )
+
+    @classmethod
+    def from_response(cls, payload: Any, *, now: float | None = None) -> TokenSet:
+        """Build from a token endpoint JSON payload (``access_token``, ``expires_in``...)."""
+        if not isinstance(payload, dict):
+            raise ValueError("token response is not a JSON object")
+        access = payload.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ValueError("token response has no access_token")
+        issued = time.time() if now is None else now
+        expires_in = payload.get("expires_in")
+        lifetime: float | None = None
+        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
+            lifetime = float(expires_in)
+        elif isinstance(expires_in, str):
+            with contextlib.suppress(ValueError):
+                lifetime = float(expires_in)
+        refresh = payload.get("refresh_token")
+        return cls(
+            access_token=access,
+            expires_at=None if lifetime is None else issued + lifetime,
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            token_type=str(payload.get("token_type") or "Bearer"),
+            lifetime=lifetime,
+        )
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where tokens live between refreshes (and between processes)."""
+
+    async def load(self) -> TokenSet | None:
+        """Return the stored token, if any."""
+        ...
+
+    async def save(self, token: TokenSet) -> None:
+        """Persist ``token`` (replacing what was stored)."""
+        ...
+
+    def lock(self) -> AbstractAsyncContextManager[None]:
+        """Exclusive section around load-refresh-save (across processes if the store is)."""
+        ...
+
+
+class MemoryTokenStore:
+    """Keeps the token in this process only (the default)."""
+
+    def __init__(self, token: TokenSet | None = None) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "MemoryTokenStore()"
+
+    async def load(self) -> TokenSet | None:
+        """Return the stored token."""
+        return self._token
+
+    async def save(self, token: TokenSet) -> None:
+        """Replace the stored token."""
+        self._token = token
+
+    @asynccontextmanager
+    async def lock(self) -> AsyncIterator[None]:
+        """No cross-process exclusion is needed in memory."""
+        yield
+
+
+class FileTokenStore:
+    """A JSON token file shared by several processes.
+
+    Writes go to a temporary file in the same directory (mode 0600), are fsynced and
+    then renamed over the target, so readers never see a partial file. :meth:`lock`
+    takes an exclusive ``fcntl.flock`` on ``<path>.lock`` so that one process at a time
+    refreshes (and spends a rotating refresh token).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({str(self.path)!r})"
+
+    def _read(self) -> TokenSet | None:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            return TokenSet.from_dict(json.loads(raw))
+        except (ValueError, TypeError, AttributeError):
+            logger.warning("ignoring unreadable token file %s", self.path)
+            return None
+
+    def _write(self, token: TokenSet) -> None:
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(token.to_dict(), handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+    async def load(self) -> TokenSet | None:
+        """Read the token file (None when absent or unreadable)."""
+        return await anyio.to_thread.run_sync(self._read)
+
+    async def save(self, token: TokenSet) -> None:
+        """Atomically replace the token file."""
+        await anyio.to_thread.run_sync(self._write, token)
+
+    def _acquire(self) -> int:
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    @asynccontextmanager
+    async def lock(self) -> AsyncIterator[None]:
+        """Hold an exclusive advisory lock on ``<path>.lock``."""
+        fd = await anyio.to_thread.run_sync(self._acquire)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+_CLIENT_CREDENTIALS = "client_credentials"
+_AUTHORIZATION_CODE = "authorization_code"
+_REFRESH_TOKEN = "refresh_token"  # noqa: S105 (a grant name)
+_STATIC = "static"
+
+# After a failed refresh with a still-valid token, wait this long before trying again.
+_REFRESH_RETRY_AFTER = 5.0
+
+
+class OAuth2Auth(httpx.Auth):
+    """Bearer-token auth with refresh-ahead, single-flight refresh and 401 replay.
+
+    Build it with one of the constructors (:meth:`client_credentials`,
+    :meth:`authorization_code`, :meth:`from_refresh_token`, :meth:`static`) and hand it
+    to ``IntralinksClient(auth=...)``, which binds the token sender.
+    """
+
+    requires_request_body = False
+    requires_response_body = False
+
+    def __init__(
+        self,
+        *,
+        grant: str,
+        client_id: str | None = None,
+        client_secret: str | SecretStr | None = None,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        redirect_uri: str | None = None,
+        scope: str | None = None,
+        token_store: TokenStore | None = None,
+        refresh_window: float = 300.0,
+        refresh_window_fraction: float = 0.1,
+    ) -> None:
+        if grant not in (_CLIENT_CREDENTIALS, _AUTHORIZATION_CODE, _REFRESH_TOKEN, _STATIC):
+            raise ValueError(f"unknown grant {grant!r}")
+        if grant != _STATIC and (not client_id or not client_secret):
+            raise ValueError(f"the {grant} grant needs client_id and client_secret")
+        if grant == _STATIC and not access_token:
+            raise ValueError("a static token needs access_token")
+        if grant == _REFRESH_TOKEN and not refresh_token:
+            raise ValueError("the refresh_token grant needs refresh_token")
+        if refresh_window < 0 or not 0 < refresh_window_fraction <= 1:
+            raise ValueError("refresh_window must be >= 0 and refresh_window_fraction in (0, 1]")
+        self.grant = grant
+        self.client_id = client_id
+        self._client_secret = SecretStr(client_secret) if client_secret is not None else None
+        self.redirect_uri = redirect_uri
+        self.scope = scope
+        self.refresh_window = refresh_window
+        self.refresh_window_fraction = refresh_window_fraction
+        self.store: TokenStore = token_store if token_store is not None else MemoryTokenStore()
+        self._token: TokenSet | None = None
+        self._refresh_at = 0.0  # epoch seconds after which the token is refreshed ahead
+        self._retry_refresh_at = 0.0
+        self._initial_refresh: SecretStr | None = (
+            SecretStr(refresh_token) if refresh_token else None
+        )
+        self._state: SecretStr | None = None
+        self._lock: anyio.Lock | None = None
+        self._sender: TokenSender | None = None
+        self.token_requests = 0  # token endpoint calls made (for diagnostics and tests)
+        if grant == _STATIC:
+            assert access_token is not None
+            self._set_token(TokenSet(access_token=access_token))
+
+    # -- constructors ---------------------------------------------------------------
+
+    @classmethod
+    def client_credentials(
+        cls, client_id: str, client_secret: str | SecretStr, **kwargs: Any
+    ) -> OAuth2Auth:
+        """Client-credentials grant (server-to-server)."""
+        return cls(
+            grant=_CLIENT_CREDENTIALS, client_id=client_id, client_secret=client_secret, **kwargs
+        )
+
+    @classmethod
+    def authorization_code(
+        cls, client_id: str, client_secret: str | SecretStr, redirect_uri: str, **kwargs: Any
+    ) -> OAuth2Auth:
+        """Authorization-code grant: see :meth:`authorization_url` and :meth:`exchange_code`."""
+        return cls(
+            grant=_AUTHORIZATION_CODE,
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uri=redirect_uri,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_refresh_token(
+        cls, client_id: str, client_secret: str | SecretStr, refresh_token: str, **kwargs: Any
+    ) -> OAuth2Auth:
+        """Start from a refresh token obtained elsewhere (rotations go to the store)."""
+        return cls(
+            grant=_REFRESH_TOKEN,
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            **kwargs,
+        )
+
+    @classmethod
+    def static(cls, access_token: str) -> OAuth2Auth:
+        """A fixed access token: sent as is, never refreshed."""
+        return cls(grant=_STATIC, access_token=access_token)
+
+    def __repr__(self) -> str:
+        return (
+            f"OAuth2Auth(grant={self.grant!r}, client_id={self.client_id!r}, "
+            f"client_secret={'**********' if self._client_secret else None}, "
+            f"store={self.store!r})"
+        )
+
+    __str__ = __repr__
+
+    # -- wiring -----------------------------------------------------------------------
+
+    def bind(self, sender: TokenSender) -> None:
+        """Set the function that sends token-endpoint requests (done by the client)."""
+        self._sender = sender
+
+    @property
+    def token(self) -> TokenSet | None:
+        """The current token set (its ``repr`` is redacted)."""
+        return self._token
+
+    @property
+    def can_refresh(self) -> bool:
+        """Whether a new token can be obtained without user interaction."""
+        if self.grant == _STATIC:
+            return False
+        if self.grant == _CLIENT_CREDENTIALS:
+            return True
+        return bool(
+            (self._token is not None and self._token.refresh_token) or self._initial_refresh
+        )
+
+    def _window(self, token: TokenSet) -> float:
+        if token.lifetime is None or token.lifetime <= 0:
+            return self.refresh_window
+        return min(self.refresh_window, token.lifetime * self.refresh_window_fraction)
+
+    def _set_token(self, token: TokenSet) -> None:
+        self._token = token
+        if token.expires_at is None:
+            self._refresh_at = float("inf")
+        else:
+            self._refresh_at = token.expires_at - self._window(token)
+
+    def _get_lock(self) -> anyio.Lock:
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        return self._lock
+
+    # -- the token ------------------------------------------------------------------
+
+    def fresh_token(self) -> str | None:
+        """The access token if it needs no refresh now (synchronous fast path)."""
+        token = self._token
+        if token is not None and time.time() < self._refresh_at:
+            return token.access_token
+        return None
+
+    async def get_token(self) -> str:
+        """A usable access token, refreshing first if it is due (single flight)."""
+        token = self._token
+        if token is not None and time.time() < self._refresh_at:
+            return token.access_token
+        return await self._refresh(stale=token, force=False)
+
+    async def on_unauthorized(self, used: str) -> str | None:
+        """The server rejected ``used``: return a different token to replay with, or None."""
+        if self.grant == _STATIC:
+            return None
+        current = self._token
+        if current is not None and not hmac.compare_digest(current.access_token, used):
+            return current.access_token  # someone refreshed meanwhile
+        if not self.can_refresh:
+            return None
+        return await self._refresh(stale=current, force=True)
+
+    async def _refresh(self, *, stale: TokenSet | None, force: bool) -> str:
+        async with self._get_lock():
+            current = self._token
+            now = time.time()
+            # Re-check: another task may have refreshed while this one waited.
+            if current is not None and current is not stale and now < self._refresh_at:
+                return current.access_token
+            if self.grant == _STATIC:
+                assert current is not None
+                return current.access_token
+            if (
+                not force
+                and current is not None
+                and now < self._retry_refresh_at
+                and (current.expires_in(now) or 0) > 0
+            ):
+                return current.access_token  # recent refresh failed; keep the valid token
+            async with self.store.lock():
+                stored = await self.store.load()
+                if stored is not None and self._adoptable(stored, stale, now):
+                    logger.debug("using token from %r", self.store)
+                    self._set_token(stored)
+                    return stored.access_token
+                if stored is not None and stored.refresh_token:
+                    # Another process may have rotated the refresh token: use the newest.
+                    self._token = current = stored
+                try:
+                    new = await self._request_token(current)
+                except Exception as exc:
+                    valid = current is not None and (current.expires_in() or 0) > 1.0
+                    if valid and not force:
+                        assert current is not None
+                        self._retry_refresh_at = time.time() + _REFRESH_RETRY_AFTER
+                        logger.warning(
+                            "token refresh failed (%s); keeping the current token until it expires",
+                            type(exc).__name__,
+                        )
+                        return current.access_token
+                    raise
+                if new.refresh_token is None and current is not None:
+                    new.refresh_token = current.refresh_token  # not rotated: keep it
+                await self.store.save(new)
+            self._set_token(new)
+            self._retry_refresh_at = 0.0
+            self._initial_refresh = None
+            return new.access_token
+
+    def _adoptable(self, stored: TokenSet, stale: TokenSet | None, now: float) -> bool:
+        if stale is not None and hmac.compare_digest(stored.access_token, stale.access_token):
+            return False  # the store holds the very token being replaced
+        if stored.expires_at is None:
+            return stale is None
+        return now < stored.expires_at - self._window(stored)
+
+    def _grant_form(self, current: TokenSet | None) -> dict[str, str]:
+        assert self.client_id is not None and self._client_secret is not None
+        form = {
+            "client_id": self.client_id,
+            "client_secret": self._client_secret.get_secret_value(),
+        }
+        refresh = current.refresh_token if current is not None else None
+        if refresh is None and self._initial_refresh is not None:
+            refresh = self._initial_refresh.get_secret_value()
+        if self.grant == _CLIENT_CREDENTIALS:
+            form["grant_type"] = _CLIENT_CREDENTIALS
+        elif refresh:
+            form["grant_type"] = _REFRESH_TOKEN
+            form["refresh_token"] = refresh
+        elif self.grant == _AUTHORIZATION_CODE:
+            raise IntralinksError(
+                "no access token yet: complete the authorization-code flow first "
+                "(authorization_url() then exchange_code())"
+            )
+        else:
+            raise IntralinksError("no refresh token available to obtain an access token")
+        if self.scope and form["grant_type"] == _CLIENT_CREDENTIALS:
+            form["scope"] = self.scope
+        return form
+
+    async def _request_token(self, current: TokenSet | None) -> TokenSet:
+        form = self._grant_form(current)
+        return await self._call_token_endpoint(form)
+
+    async def _call_token_endpoint(self, form: dict[str, str]) -> TokenSet:
+        if self._sender is None:
+            raise IntralinksError("OAuth2Auth is not bound to a client (use IntralinksClient)")
+        self.token_requests += 1
+        logger.debug("requesting token (grant_type=%s)", form.get("grant_type"))
+        response = await self._sender("/oauth/token", form)
+        if not 200 <= response.status_code < 300:
+            raise _token_error(response)
+        try:
+            token = TokenSet.from_response(response.json())
+        except ValueError as exc:
+            raise IntralinksError(
+                f"token endpoint returned an invalid token response ({exc}) "
+                f"(operation {TOKEN_OPERATION})"
+            ) from None
+        logger.debug("obtained token (expires_in=%s)", token.lifetime)
+        return token
+
+    # -- authorization code -----------------------------------------------------------
+
+    def authorization_url(
+        self, authorize_endpoint: str, *, scope: str | None = None, state: str | None = None
+    ) -> tuple[str, str]:
+        """Build the URL to send the user to; returns ``(url, state)``.
+
+        ``state`` is random (``secrets.token_urlsafe``) unless given; it is remembered and
+        checked by :meth:`exchange_code`.
+        """
+        if self.grant != _AUTHORIZATION_CODE:
+            raise IntralinksError("authorization_url() needs the authorization_code grant")
+        assert self.client_id is not None
+        state = state or secrets.token_urlsafe(24)
+        self._state = SecretStr(state)
+        query = {"response_type": "code", "client_id": self.client_id, "state": state}
+        if self.redirect_uri:
+            query["redirect_uri"] = self.redirect_uri
+        if scope or self.scope:
+            query["scope"] = scope or self.scope or ""
+        separator = "&" if "?" in authorize_endpoint else "?"
+        return f"{authorize_endpoint}{separator}{urlencode(query)}", state
+
+    async def exchange_code(self, code: str, *, state: str | None = None) -> TokenSet:
+        """Exchange an authorization ``code`` for tokens (checks ``state`` if one was issued)."""
+        if self.grant != _AUTHORIZATION_CODE:
+            raise IntralinksError("exchange_code() needs the authorization_code grant")
+        if self._state is not None and (
+            state is None
+            or not hmac.compare_digest(self._state.get_secret_value().encode(), state.encode())
+        ):
+            raise IntralinksError("OAuth state mismatch: the authorization response is not ours")
+        assert self.client_id is not None and self._client_secret is not None
+        form = {
+            "grant_type": _AUTHORIZATION_CODE,
+            "client_id": self.client_id,
+            "client_secret": self._client_secret.get_secret_value(),
+            "code": code,
+        }
+        if self.redirect_uri:
+            form["redirect_uri"] = self.redirect_uri
+        async with self._get_lock(), self.store.lock():
+            token = await self._call_token_endpoint(form)
+            await self.store.save(token)
+            self._set_token(token)
+            self._state = None
+        return token
+
+    # -- revoke -------------------------------------------------------------------------
+
+    async def revoke(self) -> None:
+        """Revoke the refresh token (or the access token when there is none)."""
+        token = self._token
+        if token is None or self._sender is None or self.grant == _STATIC:
+            return
+        value = token.refresh_token or token.access_token
+        form = {"token": value}
+        if self.client_id and self._client_secret:
+            form["client_id"] = self.client_id
+            form["client_secret"] = self._client_secret.get_secret_value()
+        response = await self._sender("/oauth/revoke", form)
+        if not 200 <= response.status_code < 300:
+            raise make_status_error(response, operation=REVOKE_OPERATION)
+        self._token = None
+        self._refresh_at = 0.0
+
+    # -- httpx.Auth ---------------------------------------------------------------------
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        """Not supported: the SDK is async only."""
+        raise RuntimeError("OAuth2Auth supports async clients only")
+        yield request  # pragma: no cover
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Add the bearer token; on 401 refresh once and replay."""
+        token = await self.get_token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            replacement = await self.on_unauthorized(token)
+            if replacement is not None:
+                await response.aclose()
+                request.headers["Authorization"] = f"Bearer {replacement}"
+                yield request
+
+
+def _token_error(response: httpx.Response) -> APIStatusError:
+    """The typed error for a failed token request (400/401 become AuthenticationError)."""
+    error = make_status_error(response, operation=TOKEN_OPERATION)
+    if response.status_code in (400, 401) and not isinstance(error, AuthenticationError):
+        return AuthenticationError(
+            error.message,
+            status_code=error.status_code,
+            method=error.method,
+            url=error.url,
+            operation=TOKEN_OPERATION,
+            code=error.code,
+            subcode=error.subcode,
+            hint=error.hint,
+            errors=error.errors,
+            request_id=error.request_id,
+            body=error.body,
+            headers=error.headers,
+            attempts=error.attempts,
+        )
+    return error
