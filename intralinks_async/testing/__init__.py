@@ -1,0 +1,52 @@
+"""A spec-faithful local Intralinks server (the emulator), for tests, demos and benchmarks.
+
+It imports nothing from the SDK, only follows the OpenAPI spec, so it can catch the
+SDK's mistakes. Needs the ``emulator`` extra (starlette, uvicorn, python-multipart).
+
+In-process (no sockets)::
+
+    import httpx
+    from intralinks_async.testing import create_app
+
+    app = create_app(token_ttl=3600, ranges=True, fault_rate=0.0, fault_seed=None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://emulator") as c:
+        token = (await c.post("/oauth/token", data={"grant_type": "client_credentials",
+                 "client_id": "demo", "client_secret": "demo-secret"})).json()["access_token"]
+
+Over loopback HTTP, in a background thread (``port=0`` picks a free port)::
+
+    from intralinks_async.testing import create_app, serve_in_thread
+
+    with serve_in_thread(create_app()) as base_url:   # "http://127.0.0.1:<port>"
+        ...
+
+From the shell: ``intralinks-async emulator --port 8765``. Pytest fixtures (plugin
+auto-registered): ``emulator_app``, ``emulator`` (the inspectable state),
+``emulator_client`` (in-process httpx client), ``emulator_url`` (loopback server).
+
+Inspecting and steering (``app.state.emulator``, an :class:`Emulator`):
+
+* ``oauth.token_requests[grant]`` / ``oauth.tokens_issued[grant]`` (``Counter`` by
+  ``client_credentials`` / ``refresh_token`` / ``authorization_code``),
+  ``oauth.revocations``, ``oauth.auth_failures[reason]``;
+* ``requests[operationId]``, ``faults.injected[kind]`` (``"429"``, ``"503"``, ``"drop"``);
+* ``issue_authorization_code(client_id="demo", redirect_uri=None, user=...)``, also
+  ``GET /oauth/authorize?client_id=..&redirect_uri=..&state=..`` (auto-approves);
+* ``advance_clock(seconds)`` (expire tokens), ``revoke_all_tokens()``;
+* ``inject_fault(kind, count=1, operation=None)`` (forced faults for the next requests);
+* ``seed_workspaces(n)``, ``seed_folder(...)``, ``seed_document(...)``,
+  ``seed_custom_fields(...)``, ``replace_document_content(...)`` (new ETag/fileHash).
+
+Faults (``fault_rate``, ``fault_seed``, ``retry_after``): see :mod:`._faults`; a dropped
+response surfaces in-process as :class:`EmulatedDisconnect` (an
+``httpx.RemoteProtocolError``) and over a socket as a connection closed mid-body.
+"""
+
+from __future__ import annotations
+
+from ._app import create_app
+from ._emulator import Emulator
+from ._faults import EmulatedDisconnect
+from ._server import serve, serve_in_thread
+
+__all__ = ["EmulatedDisconnect", "Emulator", "create_app", "serve", "serve_in_thread"]

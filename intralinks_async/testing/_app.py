@@ -1,0 +1,180 @@
+"""Starlette application assembly: OAuth endpoints, API routes, auth/fault/latency wrapper."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import parse_qsl, urlencode
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from . import _errors
+from ._emulator import Emulator
+from ._faults import DroppedResponse
+from ._handlers import ROUTES, Handler
+from ._oauth import AuthFailure, OAuthError
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _api_endpoint(emu: Emulator, handlers: Mapping[str, tuple[str, Handler]]) -> Endpoint:
+    """One endpoint per path: count, fault, delay, authenticate, dispatch by method."""
+    requests = emu.requests
+    faults = emu.faults
+    oauth = emu.oauth
+
+    async def endpoint(request: Request) -> Response:
+        operation, handler = handlers[request.method]
+        requests[operation] += 1
+        fault = faults.draw(operation)
+        if emu.latency > 0:
+            await anyio.sleep(emu.latency)
+        if fault == "429" or fault == "503":
+            async for _ in request.stream():  # keep the connection reusable
+                pass
+            return (
+                _errors.rate_limited(emu.retry_after) if fault == "429" else _errors.unavailable()
+            )
+        try:
+            principal = oauth.authenticate(request.headers.get("authorization"))
+            response = await handler(emu, request, principal)
+        except AuthFailure as exc:
+            response = _errors.unauthorized(exc.subcode, exc.message)
+        except _errors.HTTPError as exc:
+            response = exc.response
+        if fault == "drop":
+            return DroppedResponse(response)
+        return response
+
+    return endpoint
+
+
+def _token_endpoint(emu: Emulator) -> Endpoint:
+    async def token(request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        basic = _basic_credentials(request.headers.get("authorization"))
+        if basic is not None and "client_id" not in form:
+            form["client_id"], form["client_secret"] = basic
+        try:
+            body = emu.oauth.token(form)
+        except OAuthError as exc:
+            return _errors.oauth_error(exc.status, exc.code, exc.message)
+        return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    return token
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str] | None:
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep else None
+
+
+def _revoke_endpoint(emu: Emulator) -> Endpoint:
+    async def revoke(request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        token = form.get("token")
+        if not token:
+            return _errors.oauth_error(400, "invalid_request", "token is required")
+        emu.oauth.revoke(token)
+        return Response(status_code=200)
+
+    return revoke
+
+
+def _authorize_endpoint(emu: Emulator) -> Endpoint:
+    """Auto-approving ``GET /oauth/authorize`` (not in the spec): redirects with a code."""
+
+    async def authorize(request: Request) -> Response:
+        q = request.query_params
+        client_id = q.get("client_id", "")
+        redirect_uri = q.get("redirect_uri")
+        if q.get("response_type", "code") != "code":
+            return _errors.oauth_error(400, "unsupported_response_type", "only 'code' is supported")
+        if client_id not in emu.oauth.clients or not redirect_uri:
+            return _errors.oauth_error(
+                400, "invalid_request", "unknown client_id or no redirect_uri"
+            )
+        code = emu.issue_authorization_code(
+            client_id, redirect_uri=redirect_uri, user=q.get("login_hint", "demo.user@example.com")
+        )
+        params = {"code": code}
+        if "state" in q:
+            params["state"] = q["state"]
+        sep = "&" if "?" in redirect_uri else "?"
+        return RedirectResponse(redirect_uri + sep + urlencode(params), status_code=302)
+
+    return authorize
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 405:
+        return JSONResponse(
+            {
+                "ErrorCode": "METHOD_NOT_ALLOWED",
+                "Error": "method not allowed",
+                "Hint": "see the spec",
+            },
+            status_code=405,
+        )
+    return _errors.not_found("resource", request.url.path).response
+
+
+def create_app(
+    *,
+    clients: Mapping[str, str] | None = None,
+    token_ttl: float = 3600,
+    ranges: bool = True,
+    fault_rate: float = 0.0,
+    fault_seed: int | None = None,
+    latency: float = 0.0,
+    data_dir: str | os.PathLike[str] | None = None,
+    retry_after: int = 1,
+) -> Starlette:
+    """Build an emulator ASGI app; its state is ``app.state.emulator`` (an :class:`Emulator`).
+
+    ``clients`` maps client ids to secrets (default ``{"demo": "demo-secret"}``);
+    ``token_ttl`` is the access-token lifetime in seconds; ``ranges=False`` ignores
+    ``Range``; ``fault_rate`` (0..1) of API requests get 429/503/dropped connection,
+    chosen by ``random.Random(fault_seed)``; ``latency`` seconds are added to every API
+    request; ``data_dir`` holds document content (a temporary directory by default);
+    ``retry_after`` is the ``Retry-After`` value (seconds) of injected 429s.
+    """
+    emu = Emulator(
+        clients=clients,
+        token_ttl=token_ttl,
+        ranges=ranges,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        latency=latency,
+        data_dir=data_dir,
+        retry_after=retry_after,
+    )
+    by_path: dict[str, dict[str, tuple[str, Handler]]] = {}
+    for method, path, operation, handler in ROUTES:
+        by_path.setdefault(path, {})[method] = (operation, handler)
+    routes = [
+        Route("/oauth/token", _token_endpoint(emu), methods=["POST"]),
+        Route("/oauth/revoke", _revoke_endpoint(emu), methods=["POST"]),
+        Route("/oauth/authorize", _authorize_endpoint(emu), methods=["GET"]),
+    ]
+    routes += [
+        Route(path, _api_endpoint(emu, handlers), methods=list(handlers))
+        for path, handlers in by_path.items()
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    app.state.emulator = emu
+    return app

@@ -1,0 +1,150 @@
+"""The inspectable emulator object, reachable as ``app.state.emulator``."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._clock import Clock
+from ._faults import FaultInjector
+from ._oauth import DEFAULT_CLIENTS, OAuthState
+from ._state import CUSTOM_FIELD_TYPES, DataRoom
+from ._storage import BlobStore
+
+
+class Emulator:
+    """State, configuration, counters and test helpers of one emulator app.
+
+    Attributes tests commonly read:
+
+    * ``oauth.token_requests`` / ``oauth.tokens_issued``: ``Counter`` by grant type;
+      ``oauth.revocations``; ``oauth.auth_failures`` by reason.
+    * ``requests``: ``Counter`` of API requests by operationId (faulted ones included).
+    * ``faults.injected``: ``Counter`` of faults served by kind (``429``, ``503``, ``drop``).
+    * ``room.workspaces``: the data itself (``WorkspaceRecord`` by id).
+    """
+
+    def __init__(
+        self,
+        *,
+        clients: Mapping[str, str] | None = None,
+        token_ttl: float = 3600,
+        ranges: bool = True,
+        fault_rate: float = 0.0,
+        fault_seed: int | None = None,
+        latency: float = 0.0,
+        data_dir: str | os.PathLike[str] | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        self.clock = Clock()
+        self.oauth = OAuthState(
+            DEFAULT_CLIENTS if clients is None else clients, token_ttl, self.clock
+        )
+        self.faults = FaultInjector(fault_rate, fault_seed)
+        self.store = BlobStore(data_dir)
+        self.room = DataRoom(self.store, self.clock)
+        self.ranges = ranges
+        self.latency = latency
+        self.retry_after = retry_after
+        self.requests: Counter[str] = Counter()
+
+    # -- OAuth helpers ------------------------------------------------------------------
+
+    def issue_authorization_code(
+        self,
+        client_id: str = "demo",
+        *,
+        redirect_uri: str | None = None,
+        user: str = "demo.user@example.com",
+    ) -> str:
+        """A one-time code for the ``authorization_code`` grant, as if ``user`` approved."""
+        return self.oauth.issue_authorization_code(client_id, redirect_uri=redirect_uri, user=user)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move time forward (expires tokens and codes without sleeping)."""
+        self.clock.advance(seconds)
+
+    def revoke_all_tokens(self) -> None:
+        """Invalidate every issued token."""
+        self.oauth.revoke_all()
+
+    # -- faults -------------------------------------------------------------------------
+
+    def inject_fault(self, kind: str, count: int = 1, *, operation: str | None = None) -> None:
+        """Serve ``kind`` (``"429"``, ``"503"``, ``"drop"``) to the next ``count`` requests."""
+        self.faults.inject(kind, count, operation=operation)
+
+    # -- seeding ------------------------------------------------------------------------
+
+    def seed_workspaces(self, n: int, *, prefix: str = "Workspace", type: str = "ATC") -> list[str]:
+        """Create ``n`` workspaces named ``<prefix> <i>`` directly; returns their ids."""
+        width = len(str(n))
+        return [
+            self.room.create_workspace({"name": f"{prefix} {i:0{width}d}", "type": type}).meta["id"]
+            for i in range(1, n + 1)
+        ]
+
+    def seed_folder(self, workspace_id: str, name: str, parent_id: str | None = None) -> str:
+        """Create a folder directly; returns its id."""
+        body: dict[str, Any] = {"name": name}
+        if parent_id is not None:
+            body["parentId"] = parent_id
+        return str(self.room.create_folder(self.room.workspace(workspace_id), body)["id"])
+
+    def seed_document(
+        self,
+        workspace_id: str,
+        folder_id: str,
+        name: str,
+        content: bytes,
+        *,
+        note: str | None = None,
+        by: str = "demo",
+    ) -> str:
+        """Store a document directly; returns its id."""
+        ws = self.room.workspace(workspace_id)
+        self.room.folder(ws, folder_id)
+        blob = self.store.put(content)
+        meta = self.room.add_document(
+            ws, folder_id=folder_id, name=name, note=note, blob=blob, by=by
+        )
+        return str(meta["id"])
+
+    def seed_custom_fields(
+        self, workspace_id: str, fields: Iterable[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Define custom fields (``name``, ``type`` TEXT/DATE/SELECT, ``isRequired``, ``options``)."""
+        ws = self.room.workspace(workspace_id)
+        added = []
+        for spec in fields:
+            kind = spec.get("type", "TEXT")
+            if kind not in CUSTOM_FIELD_TYPES:
+                raise ValueError(f"custom field type must be one of {CUSTOM_FIELD_TYPES}")
+            item: dict[str, Any] = {
+                "id": self.room.new_id(),
+                "name": str(spec["name"]),
+                "type": kind,
+                "isRequired": bool(spec.get("isRequired", False)),
+            }
+            if kind == "SELECT" or "options" in spec:
+                item["options"] = [str(o) for o in spec.get("options", [])]
+            ws.custom_fields.append(item)
+            added.append(item)
+        return added
+
+    def replace_document_content(self, workspace_id: str, document_id: str, content: bytes) -> None:
+        """Change a document's bytes (not possible through the API): new ETag and fileHash."""
+        ws = self.room.workspace(workspace_id)
+        doc = self.room.document(ws, document_id)
+        self.room.replace_content(doc, self.store.put(content))
+
+    def document_path(self, workspace_id: str, document_id: str) -> str:
+        """Path of the file holding a document's current content."""
+        ws = self.room.workspace(workspace_id)
+        return str(self.room.document(ws, document_id).blob.path)
+
+    def close(self) -> None:
+        """Remove the temporary data directory (if one was created)."""
+        self.store.close()

@@ -1,0 +1,103 @@
+"""Serving an emulator app with uvicorn: blocking (CLI) or in a background thread (tests)."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from ._faults import EmulatedDisconnect
+
+
+class _HideInjectedDrops(logging.Filter):
+    """Uvicorn logs an app exception with a traceback; injected drops are expected."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, EmulatedDisconnect)
+
+
+_FILTER = _HideInjectedDrops()
+
+
+def install_log_filter() -> None:
+    """Keep injected connection drops out of uvicorn's error log (idempotent)."""
+    logger = logging.getLogger("uvicorn.error")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+        backlog=4096,
+    )
+
+
+def serve(app: Any, host: str = "127.0.0.1", port: int = 8765, *, log_level: str = "info") -> None:
+    """Serve ``app`` until interrupted (Ctrl-C)."""
+    install_log_filter()
+    uvicorn.Server(_config(app, host, port, log_level)).run()
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning"
+) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a daemon thread; yields the base URL.
+
+    ``port=0`` picks a free port. The server stops (and the thread is joined) when the
+    ``with`` block exits.
+    """
+    install_log_filter()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    server = uvicorn.Server(_config(app, host, bound_port, log_level))
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # surfaced to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name=f"intralinks-emulator:{bound_port}", daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if failure or not thread.is_alive():
+                raise RuntimeError("emulator server failed to start") from (
+                    failure[0] if failure else None
+                )
+            threading.Event().wait(0.01)
+        shown = f"[{host}]" if ":" in host else host
+        yield f"http://{shown}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -1,0 +1,101 @@
+"""Cheap input checks (no schema engine in the hot path): JSON bodies and paging params."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._errors import bad_request
+
+JSON = dict[str, Any]
+
+# Writable fields per schema and their JSON types; read-only fields (id, timestamps,
+# statistics, computed counts) are ignored on input.
+WORKSPACE_FIELDS: Mapping[str, type] = {
+    "name": str, "type": str, "phase": str, "status": str, "host": str,
+}  # fmt: skip
+FOLDER_FIELDS: Mapping[str, type] = {"name": str, "parentId": str, "indexNumber": str}
+DOCUMENT_FIELDS: Mapping[str, type] = {"name": str, "folderId": str, "note": str}
+GROUP_FIELDS: Mapping[str, type] = {"name": str, "type": str, "note": str}
+USER_FIELDS: Mapping[str, type] = {
+    "id": str, "firstName": str, "lastName": str, "emailId": str, "organization": str,
+    "roleType": str,
+}  # fmt: skip
+PERMISSION_FIELDS: Mapping[str, type] = {"groupId": str, "folderId": str, "permission": str}
+SPLASH_FIELDS: Mapping[str, type] = {"hasAcceptButton": bool, "splashText": str, "hasImage": bool}
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def parse_body(raw: bytes, fields: Mapping[str, type], required: Iterable[str] = ()) -> JSON:
+    """Decode a JSON object body, keep the writable ``fields``, check types and presence."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request(
+            "INVALID_JSON", "request body is not valid JSON", "send a JSON object"
+        ) from None
+    if not isinstance(data, dict):
+        raise bad_request(
+            "INVALID_JSON", "request body must be a JSON object", "send a JSON object"
+        )
+    out: JSON = {}
+    for key, kind in fields.items():
+        if key not in data or data[key] is None:
+            continue
+        value = data[key]
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise bad_request(
+                "INVALID_FIELD", f"field '{key}' must be a {kind.__name__}", f"fix '{key}'"
+            )
+        out[key] = value
+    for key in required:
+        value = out.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise bad_request("MISSING_FIELD", f"field '{key}' is required", f"provide '{key}'")
+    return out
+
+
+def check_enum(body: JSON, key: str, allowed: Iterable[str]) -> None:
+    """400 unless ``body[key]`` is one of ``allowed``."""
+    allowed = tuple(allowed)
+    if body.get(key) not in allowed:
+        raise bad_request(
+            "INVALID_ENUM_VALUE",
+            f"field '{key}' must be one of {', '.join(allowed)}",
+            f"use one of {', '.join(allowed)}",
+        )
+
+
+def check_email(value: str) -> None:
+    """400 unless ``value`` looks like an e-mail address."""
+    if not _EMAIL.match(value):
+        raise bad_request("INVALID_EMAIL", "emailId is not a valid e-mail address", "fix emailId")
+
+
+def paging(query: Mapping[str, str]) -> tuple[int, int | None]:
+    """``(offset, limit)`` from the query; 400 for non-integer, negative or zero limit."""
+    offset = _int_param(query, "offset", 0, minimum=0)
+    limit = _int_param(query, "limit", None, minimum=1)
+    return offset if offset is not None else 0, limit
+
+
+def _int_param(
+    query: Mapping[str, str], name: str, default: int | None, *, minimum: int
+) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not text.lstrip("-").isdigit() or not text.isascii():
+        raise bad_request(
+            "INVALID_PARAMETER", f"'{name}' must be an integer", f"use {name}={minimum} or more"
+        )
+    value = int(text)
+    if value < minimum:
+        raise bad_request(
+            "INVALID_PARAMETER", f"'{name}' must be >= {minimum}", f"use {name}={minimum} or more"
+        )
+    return value
