@@ -1,0 +1,124 @@
+"""Cached views of the remote side used by tree transfers: folders and per-folder documents."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+
+from intralinks_async.transfers._api import RemoteAPI, opt_str
+from intralinks_async.transfers._retrying import backoff, is_retryable
+
+__all__ = ["DocumentIndex", "FolderIndex", "with_retries"]
+
+T = TypeVar("T")
+
+
+async def with_retries(api: RemoteAPI, call: Callable[[], Awaitable[T]], attempts: int = 6) -> T:
+    """Run an idempotent read, retrying transient failures the client gave up on."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await call()
+        except Exception as exc:
+            if not is_retryable(exc) or attempt >= attempts:
+                raise
+            api.own_retries += 1
+            await backoff(attempt, exc)
+
+
+class FolderIndex:
+    """Remote folders keyed by ``(parent id or None, name)``."""
+
+    def __init__(self, api: RemoteAPI, workspace_id: str) -> None:
+        self.api = api
+        self.workspace_id = workspace_id
+        self.by_key: dict[tuple[str | None, str], str] = {}
+        self.folders: list[Any] = []
+
+    async def refresh(self) -> None:
+        """(Re)load every folder of the workspace."""
+        folders = await with_retries(
+            self.api, lambda: self.api.list_folders(self.workspace_id)
+        )
+        self.folders = folders
+        by_key: dict[tuple[str | None, str], str] = {}
+        for folder in sorted(folders, key=lambda f: opt_str(f.id) or ""):
+            fid, name = opt_str(folder.id), opt_str(folder.name)
+            if fid is None or name is None:
+                continue
+            by_key.setdefault((opt_str(folder.parent_id), name), fid)
+        self.by_key = by_key
+
+    async def ensure(self, parent_id: str | None, name: str) -> tuple[str, bool]:
+        """Return ``(id, created)`` of folder ``name`` under ``parent_id``, creating it once.
+
+        A create whose answer was lost is resolved by re-listing before trying again.
+        """
+        existing = self.by_key.get((parent_id, name))
+        if existing is not None:
+            return existing, False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                folder = await self.api.create_folder(self.workspace_id, name, parent_id)
+            except Exception as exc:
+                if not is_retryable(exc) or attempt >= 6:
+                    raise
+                await self.refresh()
+                existing = self.by_key.get((parent_id, name))
+                if existing is not None:
+                    return existing, False
+                self.api.own_retries += 1
+                await backoff(attempt, exc)
+                continue
+            fid = opt_str(folder.id)
+            if fid is None:
+                raise RuntimeError("createFolder returned no id")
+            self.by_key[(parent_id, name)] = fid
+            return fid, True
+
+
+class DocumentIndex:
+    """Documents per folder, listed once per folder on first use."""
+
+    def __init__(self, api: RemoteAPI, workspace_id: str) -> None:
+        self.api = api
+        self.workspace_id = workspace_id
+        self._by_folder: dict[str, dict[str, list[Any]]] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+
+    async def same_name(self, folder_id: str, name: str) -> list[Any]:
+        """Documents named ``name`` in ``folder_id``."""
+        return list((await self._folder(folder_id)).get(name, []))
+
+    def add(self, folder_id: str, doc: Any) -> None:
+        """Remember a document just stored."""
+        names = self._by_folder.get(folder_id)
+        name = opt_str(doc.name)
+        if names is not None and name is not None:
+            names.setdefault(name, []).append(doc)
+
+    async def _folder(self, folder_id: str) -> dict[str, list[Any]]:
+        cached = self._by_folder.get(folder_id)
+        if cached is not None:
+            return cached
+        lock = self._locks.setdefault(folder_id, anyio.Lock())
+        async with lock:
+            cached = self._by_folder.get(folder_id)
+            if cached is not None:
+                return cached
+            docs = await with_retries(
+                self.api, lambda: self.api.list_documents(self.workspace_id, folder_id)
+            )
+            names: dict[str, list[Any]] = {}
+            for doc in docs:
+                name = opt_str(doc.name)
+                if name is not None:
+                    names.setdefault(name, []).append(doc)
+            self._by_folder[folder_id] = names
+            self._locks.pop(folder_id, None)
+            return names

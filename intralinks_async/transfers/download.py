@@ -1,0 +1,450 @@
+"""Concurrent ranged download of one document into a local file.
+
+1. Metadata (``fileSize``, ``fileHash``) comes from getDocument (or the listing a tree
+   download already has).
+2. A first ranged GET (``Range: bytes=0-<chunk-1>``) learns the total size
+   (``Content-Range``) and the ETag; while its body streams, a sliding window of further
+   ranged GETs (at most ``concurrency`` in flight) fetches the other chunks, each sent with
+   ``If-Range: <etag>`` and written at its offset.
+3. A 200 in answer to a later ``If-Range`` request, or another ETag on a 206, means the
+   document changed: :class:`DocumentChangedError`, and no file is left behind.
+4. A server that ignores ``Range`` (200 on the first request) is read as one stream.
+5. A connection dropped mid-chunk re-requests only the bytes still missing (bounded).
+6. Data goes to a temporary file (fsync + rename on success); the byte count is checked
+   against ``Content-Range`` and ``fileSize``, the SHA-1 against ``fileHash``. The hash is
+   computed in chunk order as soon as a prefix of the file is complete, reading it back in
+   a worker thread, so memory stays about ``concurrency x 1 MiB`` whatever the file size.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from intralinks_async.errors import APIStatusError
+from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size
+from intralinks_async.transfers._retrying import ShortReadError, backoff, is_retryable
+from intralinks_async.transfers.errors import DocumentChangedError, IntegrityError, TransferError
+from intralinks_async.transfers.progress import ItemProgress
+from intralinks_async.transfers.window import unwrap_exception_group
+from intralinks_async.transfers.writer import AtomicFileWriter
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "DownloadResult", "FileDownload", "iter_document_bytes"]
+
+#: Default size of one ranged request.
+DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
+#: Bytes buffered before a positional write (and read back per hashing step).
+WRITE_BLOCK = 1024 * 1024
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadResult:
+    """What :meth:`Transfers.download_file` wrote."""
+
+    path: Path
+    size: int
+    sha1: str | None
+    """Base64 SHA-1 of the content (None when ``verify=False``)."""
+    etag: str | None
+    ranged: bool
+    """Whether the file was fetched in concurrent ranges (False: one stream)."""
+
+
+def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    if not value:
+        return None
+    match = _CONTENT_RANGE.match(value)
+    if match is None:
+        return None
+    total = None if match.group(3) == "*" else int(match.group(3))
+    return int(match.group(1)), int(match.group(2)), total
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+class FileDownload:
+    """One document download; see the module docstring for the protocol."""
+
+    def __init__(
+        self,
+        api: RemoteAPI,
+        workspace_id: str,
+        document_id: str,
+        dest: Path,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        concurrency: int = 8,
+        verify: bool = True,
+        progress: ItemProgress | None = None,
+        max_attempts: int = 6,
+    ) -> None:
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be >= 1")
+        if concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
+        self.api = api
+        self.workspace_id = workspace_id
+        self.document_id = document_id
+        self.dest = Path(dest)
+        self.chunk_size = chunk_size
+        self.concurrency = concurrency
+        self.verify = verify
+        self.progress = progress
+        self.max_attempts = max_attempts
+        self._writer: AtomicFileWriter | None = None
+        self._etag: str | None = None
+        self._validator: str | None = None
+        self._total = 0
+        self._chunks: Iterator[int] = iter(())
+        self._nchunks = 0
+        self._done_send: Any = None
+        self._done_receive: Any = None
+        self._sha1: Any = None
+
+    # -- helpers -------------------------------------------------------------------------
+
+    @property
+    def _w(self) -> AtomicFileWriter:
+        assert self._writer is not None
+        return self._writer
+
+    def _label(self) -> str:
+        return f"document {self.document_id}"
+
+    def _bounds(self, index: int) -> tuple[int, int]:
+        start = index * self.chunk_size
+        return start, min(self._total, start + self.chunk_size) - 1
+
+    def _pin(self, headers: Any) -> None:
+        etag = headers.get("etag")
+        self._etag = etag
+        if etag and not etag.startswith("W/"):
+            self._validator = etag
+        else:
+            self._validator = headers.get("last-modified")
+
+    def _check_same(self, headers: Any) -> None:
+        etag = headers.get("etag")
+        if self._etag and etag and etag != self._etag:
+            raise DocumentChangedError(
+                f"{self._label()} changed during download (ETag {self._etag} -> {etag})"
+            )
+
+    async def _retry_or_raise(self, attempt: int, exc: BaseException) -> None:
+        if not is_retryable(exc) or attempt >= self.max_attempts:
+            raise exc
+        self.api.own_retries += 1
+        await backoff(attempt, exc)
+
+    # -- entry point ---------------------------------------------------------------------
+
+    async def run(self, document: Any = None) -> DownloadResult:
+        """Download into ``dest``; ``document`` is the metadata if already known."""
+        if document is None:
+            document = await self.api.get_document(self.workspace_id, self.document_id)
+        expected_size = doc_size(document)
+        expected_hash = doc_hash(document)
+        ranged = False
+        async with AtomicFileWriter(self.dest) as writer:
+            self._writer = writer
+            if self.progress is not None:
+                if expected_size is not None:
+                    self.progress.set_size(expected_size)
+                self.progress.start()
+            if expected_size == 0:
+                await self._single_stream(first=None)
+            else:
+                ranged = await self._ranged()
+            size = await anyio.to_thread.run_sync(writer.size)
+            if size != self._total:
+                raise IntegrityError(
+                    f"{self._label()}: wrote {size} bytes, server announced {self._total}"
+                )
+            if expected_size is not None and size != expected_size:
+                raise IntegrityError(
+                    f"{self._label()}: got {size} bytes but fileSize is {expected_size}"
+                )
+            sha1 = _b64(self._sha1.digest()) if self._sha1 is not None else None
+            if sha1 is not None and expected_hash is not None and sha1 != expected_hash:
+                raise IntegrityError(
+                    f"{self._label()}: SHA-1 {sha1} does not match fileHash {expected_hash}"
+                )
+            await writer.commit()
+        return DownloadResult(self.dest, size, sha1, self._etag, ranged)
+
+    # -- ranged mode ---------------------------------------------------------------------
+
+    async def _ranged(self) -> bool:
+        try:
+            async with anyio.create_task_group() as tg:
+                mode = await tg.start(self._probe)
+                if mode == "ranged" and self._nchunks > 1:
+                    if self._done_receive is not None:
+                        tg.start_soon(self._hash_in_order, self._done_receive)
+                    for _ in range(min(self.concurrency, self._nchunks) - 1):
+                        tg.start_soon(self._chunk_worker)
+        except BaseExceptionGroup as group:
+            raise unwrap_exception_group(group) from None
+        return mode == "ranged"
+
+    async def _probe(self, *, task_status: anyio.abc.TaskStatus[str]) -> None:
+        attempt = 0
+        started = False
+        while True:
+            attempt += 1
+            try:
+                headers = {"Range": f"bytes=0-{self.chunk_size - 1}"}
+                async with self.api.download(self.workspace_id, self.document_id, headers) as s:
+                    if s.status_code == 200:
+                        self._pin(s.headers)
+                        started = True
+                        task_status.started("single")
+                        await self._single_stream(first=s)
+                        return
+                    if s.status_code != 206:
+                        raise TransferError(f"{self._label()}: unexpected HTTP {s.status_code}")
+                    parsed = _parse_content_range(s.headers.get("content-range"))
+                    if parsed is None or parsed[0] != 0 or parsed[2] is None:
+                        raise TransferError(f"{self._label()}: bad Content-Range on 206")
+                    self._pin(s.headers)
+                    self._total = parsed[2]
+                    self._nchunks = max(1, -(-self._total // self.chunk_size))
+                    self._chunks = iter(range(1, self._nchunks))
+                    if self.verify:
+                        self._sha1 = hashlib.sha1()  # noqa: S324 (integrity check, not security)
+                        if self._nchunks > 1:
+                            send, receive = anyio.create_memory_object_stream[int](math.inf)
+                            self._done_send, self._done_receive = send, receive
+                    started = True
+                    task_status.started("ranged")
+                    pos = [0]
+                    end = self._bounds(0)[1]
+                    try:
+                        await self._consume(s, pos, end)
+                    except Exception as exc:
+                        if not is_retryable(exc):
+                            raise
+                        self.api.own_retries += 1
+                        await self._fetch_range(pos[0], end, already_failed=1)
+                    if pos[0] <= end:
+                        await self._fetch_range(pos[0], end, already_failed=1)
+                    await self._chunk_done(0)
+                break
+            except Exception as exc:
+                if started:
+                    raise
+                if isinstance(exc, APIStatusError) and exc.status_code == 416 and attempt == 1:
+                    # Unknown size and empty: nothing to range over.
+                    started = True
+                    task_status.started("single")
+                    await self._single_stream(first=None)
+                    return
+                await self._retry_or_raise(attempt, exc)
+        await self._chunk_worker()
+
+    async def _chunk_worker(self) -> None:
+        for index in self._chunks:
+            start, end = self._bounds(index)
+            await self._fetch_range(start, end)
+            await self._chunk_done(index)
+
+    async def _chunk_done(self, index: int) -> None:
+        if self._done_send is not None:
+            self._done_send.send_nowait(index)
+        elif self._sha1 is not None and self._nchunks == 1:
+            await self._hash_range(0, self._total)
+
+    async def _hash_range(self, start: int, stop: int) -> None:
+        def work() -> None:
+            pos = start
+            while pos < stop:
+                data = self._w.read_at(pos, min(WRITE_BLOCK, stop - pos))
+                if not data:
+                    raise IntegrityError(f"{self._label()}: file shorter than expected")
+                self._sha1.update(data)
+                pos += len(data)
+
+        await anyio.to_thread.run_sync(work)
+
+    async def _hash_in_order(self, receive: Any) -> None:
+        completed: set[int] = set()
+        next_index = 0
+        async with receive:
+            async for index in receive:
+                completed.add(index)
+                while next_index in completed:
+                    completed.discard(next_index)
+                    start, end = self._bounds(next_index)
+                    await self._hash_range(start, end + 1)
+                    next_index += 1
+                if next_index >= self._nchunks:
+                    return
+
+    async def _fetch_range(self, start: int, end: int, *, already_failed: int = 0) -> None:
+        pos = [start]
+        failures = already_failed
+        while pos[0] <= end:
+            headers = {"Range": f"bytes={pos[0]}-{end}"}
+            if self._validator:
+                headers["If-Range"] = self._validator
+            try:
+                async with self.api.download(self.workspace_id, self.document_id, headers) as s:
+                    if s.status_code == 200:
+                        raise DocumentChangedError(
+                            f"{self._label()} changed during download "
+                            "(the server answered If-Range with the whole, new content)"
+                        )
+                    if s.status_code != 206:
+                        raise TransferError(f"{self._label()}: unexpected HTTP {s.status_code}")
+                    self._check_same(s.headers)
+                    parsed = _parse_content_range(s.headers.get("content-range"))
+                    if (
+                        parsed is None
+                        or parsed[0] != pos[0]
+                        or parsed[1] > end
+                        or (parsed[2] is not None and parsed[2] != self._total)
+                    ):
+                        raise DocumentChangedError(
+                            f"{self._label()}: unexpected Content-Range "
+                            f"{s.headers.get('content-range')!r} for bytes {pos[0]}-{end}"
+                        )
+                    await self._consume(s, pos, parsed[1])
+                if pos[0] <= end:
+                    raise ShortReadError(f"{self._label()}: response ended early")
+            except (DocumentChangedError, IntegrityError):
+                raise
+            except Exception as exc:
+                failures += 1
+                await self._retry_or_raise(failures, exc)
+
+    async def _consume(self, stream: Any, pos: list[int], end: int) -> None:
+        """Write the body at ``pos[0]`` onwards (advancing it) up to ``end`` inclusive."""
+        buf = bytearray()
+        try:
+            async for piece in stream.aiter_bytes():
+                if pos[0] + len(buf) + len(piece) > end + 1:
+                    raise IntegrityError(f"{self._label()}: server sent more bytes than asked")
+                buf += piece
+                if len(buf) >= WRITE_BLOCK:
+                    await self._flush(buf, pos)
+        except Exception:
+            if buf:
+                await self._flush(buf, pos)
+            raise
+        if buf:
+            await self._flush(buf, pos)
+
+    async def _flush(self, buf: bytearray, pos: list[int]) -> None:
+        data = bytes(buf)
+        buf.clear()
+        await self._w.write_at(pos[0], data)
+        pos[0] += len(data)
+        if self.progress is not None:
+            self.progress.advance(len(data))
+
+    # -- single-stream mode --------------------------------------------------------------
+
+    async def _single_stream(self, first: Any) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.verify:
+                self._sha1 = hashlib.sha1()  # noqa: S324 (integrity check, not security)
+            written = 0
+            try:
+                if first is not None:
+                    s, first = first, None
+                    written = await self._stream_all(s)
+                else:
+                    async with self.api.download(self.workspace_id, self.document_id, {}) as s:
+                        if attempt > 1 or self._etag is not None:
+                            self._check_same(s.headers)
+                        else:
+                            self._pin(s.headers)
+                        written = await self._stream_all(s)
+                self._total = written
+                return
+            except DocumentChangedError:
+                raise
+            except Exception as exc:
+                # Without ranges nothing can be resumed: start over from byte 0.
+                await anyio.to_thread.run_sync(os.ftruncate, self._w.fd, 0)
+                if self.progress is not None:
+                    self.progress.rewind()
+                await self._retry_or_raise(attempt, exc)
+
+    async def _stream_all(self, stream: Any) -> int:
+        pos = [0]
+        buf = bytearray()
+        async for piece in stream.aiter_bytes():
+            buf += piece
+            if self._sha1 is not None:
+                self._sha1.update(piece)
+            if len(buf) >= WRITE_BLOCK:
+                await self._flush(buf, pos)
+        if buf:
+            await self._flush(buf, pos)
+        return pos[0]
+
+
+async def iter_document_bytes(
+    api: RemoteAPI, workspace_id: str, document_id: str, *, max_attempts: int = 6
+) -> AsyncIterator[bytes]:
+    """Yield a document's bytes in order, resuming after a dropped connection.
+
+    After a drop the rest is requested with ``Range: bytes=<n>-`` and ``If-Range``; a
+    changed document raises :class:`DocumentChangedError` rather than splicing versions.
+    """
+    pos = 0
+    validator: str | None = None
+    etag: str | None = None
+    attempt = 0
+    while True:
+        headers: dict[str, str] = {}
+        if pos:
+            headers["Range"] = f"bytes={pos}-"
+            if validator:
+                headers["If-Range"] = validator
+        try:
+            async with api.download(workspace_id, document_id, headers) as s:
+                if pos == 0:
+                    etag = s.headers.get("etag")
+                    validator = etag if etag and not etag.startswith("W/") else None
+                    validator = validator or s.headers.get("last-modified")
+                else:
+                    new_etag = s.headers.get("etag")
+                    if s.status_code != 206 or (etag and new_etag and new_etag != etag):
+                        raise DocumentChangedError(
+                            f"document {document_id} changed (or lost range support) "
+                            "while being streamed"
+                        )
+                    parsed = _parse_content_range(s.headers.get("content-range"))
+                    if parsed is None or parsed[0] != pos:
+                        raise DocumentChangedError(
+                            f"document {document_id}: unexpected Content-Range on resume"
+                        )
+                async for piece in s.aiter_bytes():
+                    pos += len(piece)
+                    yield piece
+            return
+        except DocumentChangedError:
+            raise
+        except Exception as exc:
+            attempt += 1
+            if not is_retryable(exc) or attempt >= max_attempts:
+                raise
+            api.own_retries += 1
+            await backoff(attempt, exc)

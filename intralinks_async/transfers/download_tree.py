@@ -1,0 +1,194 @@
+"""Mirror a workspace (or one folder) into a local directory, resumably."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+from intralinks_async.transfers._api import RemoteAPI, doc_size, opt_str
+from intralinks_async.transfers._remote_index import FolderIndex, with_retries
+from intralinks_async.transfers.download import DEFAULT_CHUNK_SIZE, FileDownload
+from intralinks_async.transfers.journal import Journal
+from intralinks_async.transfers.names import NameAllocator, is_temp_name, safe_join
+from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
+from intralinks_async.transfers.report import TransferFailure, TransferReport
+from intralinks_async.transfers.window import run_window
+
+__all__ = ["download_tree"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    doc: Any
+    parts: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return "/".join(self.parts)
+
+
+def _plan_dirs(
+    folders: list[Any], folder_id: str | None
+) -> tuple[list[tuple[str, tuple[str, ...]]], dict[tuple[str, ...], NameAllocator]]:
+    """Assign every folder a sanitised, unique local directory (parents first)."""
+    ids = {fid for f in folders if (fid := opt_str(f.id)) is not None}
+    children: dict[str | None, list[Any]] = {}
+    for folder in folders:
+        fid = opt_str(folder.id)
+        if fid is None:
+            continue
+        parent = opt_str(folder.parent_id)
+        if parent not in ids:
+            parent = None
+        children.setdefault(parent, []).append(folder)
+    allocators: dict[tuple[str, ...], NameAllocator] = {}
+    order: list[tuple[str, tuple[str, ...]]] = []
+    queue: list[tuple[str | None, tuple[str, ...]]] = [(folder_id, ())]
+    if folder_id is not None:
+        order.append((folder_id, ()))
+    while queue:
+        parent, parts = queue.pop(0)
+        alloc = allocators.setdefault(parts, NameAllocator())
+        kids = sorted(children.get(parent, []), key=lambda f: (opt_str(f.name) or "", f.id))
+        for folder in kids:
+            local = alloc.allocate(opt_str(folder.name) or "_")
+            child_parts = (*parts, local)
+            order.append((folder.id, child_parts))
+            queue.append((folder.id, child_parts))
+    return order, allocators
+
+
+def _prepare_dirs(dest: Path, dirs: list[tuple[str, ...]]) -> None:
+    """Create the directories and remove temporary files left by an interrupted run."""
+    for parts in dirs:
+        path = safe_join(dest, *parts) if parts else dest
+        path.mkdir(parents=True, exist_ok=True)
+        with os.scandir(path) as it:
+            for entry in it:
+                if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+
+
+def _local_size(path: Path) -> int | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size
+
+
+async def download_tree(
+    api: RemoteAPI,
+    workspace_id: str,
+    dest_dir: str | os.PathLike[str],
+    *,
+    folder_id: str | None = None,
+    concurrency: int = 8,
+    chunk_concurrency: int = 4,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    journal: str | os.PathLike[str] | None = None,
+    progress: ProgressCallback | None = None,
+    verify: bool = True,
+) -> TransferReport:
+    """Download every document; see :meth:`Transfers.download_tree`."""
+    started = time.monotonic()
+    dest = Path(dest_dir).resolve()
+    report = TransferReport("download")
+    tracker = ProgressTracker(progress, items_total=0, bytes_total=0)
+    scope = f"{workspace_id}:{folder_id or ''}:{dest}"
+    jrnl = Journal(journal, kind="download", scope=scope) if journal is not None else None
+    try:
+        index = FolderIndex(api, workspace_id)
+        await index.refresh()
+        order, allocators = _plan_dirs(index.folders, folder_id)
+        await anyio.to_thread.run_sync(
+            _prepare_dirs, dest, [(), *[parts for _fid, parts in order if parts]]
+        )
+
+        async def items() -> AsyncIterator[_Item]:
+            for fid, parts in order:
+                docs = await with_retries(api, lambda f=fid: api.list_documents(workspace_id, f))
+                docs.sort(key=lambda d: (opt_str(d.name) or "", opt_str(d.id) or ""))
+                alloc = allocators.setdefault(parts, NameAllocator())
+                batch = [_Item(d, (*parts, alloc.allocate(opt_str(d.name) or "_"))) for d in docs]
+                report.items_total += len(batch)
+                tracker.add_totals(items=len(batch), nbytes=sum(doc_size(d) or 0 for d in docs))
+                for item in batch:
+                    yield item
+
+        async def fetch(item: _Item) -> None:
+            await _download_one(
+                api, workspace_id, dest, item, jrnl, tracker, report,
+                chunk_size=chunk_size, chunk_concurrency=chunk_concurrency, verify=verify,
+            )
+
+        def failed(item: _Item, exc: Exception) -> None:
+            report.failures.append(TransferFailure(item.key, exc))
+            if jrnl is not None:
+                jrnl.failed(item.key, f"{type(exc).__name__}: {exc}")
+
+        await run_window(items(), fetch, concurrency=concurrency, on_error=failed)
+    finally:
+        if jrnl is not None:
+            jrnl.close()
+        report.retries = api.retries
+        report.elapsed = time.monotonic() - started
+    return report
+
+
+async def _download_one(
+    api: RemoteAPI,
+    workspace_id: str,
+    dest: Path,
+    item: _Item,
+    jrnl: Journal | None,
+    tracker: ProgressTracker,
+    report: TransferReport,
+    *,
+    chunk_size: int,
+    chunk_concurrency: int,
+    verify: bool,
+) -> None:
+    doc_id = opt_str(item.doc.id)
+    size = doc_size(item.doc)
+    prog = tracker.item(item.key, size)
+    try:
+        if doc_id is None:
+            raise ValueError("document without id")
+        local = safe_join(dest, *item.parts)
+        have = await anyio.to_thread.run_sync(_local_size, local)
+        entry = jrnl.get(item.key) if jrnl is not None else None
+        if have is not None and have == size:
+            journal_ok = entry is not None and entry.state == "done" and entry.remote_id == doc_id
+            if jrnl is None or journal_ok:
+                prog.skip()
+                report.skipped += 1
+                return
+        if jrnl is not None:
+            jrnl.plan(item.key, size=size)
+        result = await FileDownload(
+            api,
+            workspace_id,
+            doc_id,
+            local,
+            chunk_size=chunk_size,
+            concurrency=chunk_concurrency,
+            verify=verify,
+            progress=prog,
+        ).run(document=item.doc)
+        if jrnl is not None:
+            jrnl.done(item.key, remote_id=doc_id, size=result.size, sha1=result.sha1)
+        report.succeeded += 1
+        report.bytes_transferred += result.size
+        prog.finish()
+    except BaseException:
+        prog.fail()
+        raise

@@ -1,0 +1,38 @@
+"""Exceptions raised by transfers (all subclass :class:`IntralinksError`)."""
+
+from __future__ import annotations
+
+from intralinks_async.errors import IntralinksError
+
+__all__ = [
+    "DocumentChangedError",
+    "IntegrityError",
+    "JournalMismatchError",
+    "RemoteConflictError",
+    "SourceNotReplayableError",
+    "TransferError",
+]
+
+
+class TransferError(IntralinksError):
+    """Base class of transfer failures."""
+
+
+class IntegrityError(TransferError):
+    """Downloaded or uploaded bytes do not match the size or hash the server reports."""
+
+
+class DocumentChangedError(TransferError):
+    """The document was replaced while it was being downloaded (its ETag changed)."""
+
+
+class SourceNotReplayableError(TransferError):
+    """An upload must be re-sent but its source (a one-shot iterator) cannot be re-read."""
+
+
+class RemoteConflictError(TransferError):
+    """A document of the same name already exists and ``on_conflict="error"`` was asked."""
+
+
+class JournalMismatchError(TransferError):
+    """The journal file records a different migration than the one being run."""

@@ -1,0 +1,75 @@
+"""The summary a tree transfer returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["TransferFailure", "TransferReport"]
+
+
+@dataclass(frozen=True, slots=True)
+class TransferFailure:
+    """One item that failed, with the error that ended it."""
+
+    path: str
+    error: BaseException
+
+    @property
+    def message(self) -> str:
+        """``"<ErrorType>: <message>"``."""
+        return f"{type(self.error).__name__}: {self.error}"
+
+
+@dataclass(slots=True)
+class TransferReport:
+    """Counts, bytes, timing, retries and failures of an upload/download tree run.
+
+    ``succeeded`` counts items transferred in this run, ``adopted`` those found already
+    stored after a lost response (not sent twice), ``skipped`` those already done
+    (journal) or already present; ``retries`` counts every request re-sent, by the client's
+    retry policy or by the transfer itself (re-requested byte ranges, re-sent uploads).
+    """
+
+    operation: str
+    items_total: int = 0
+    succeeded: int = 0
+    skipped: int = 0
+    adopted: int = 0
+    folders_created: int = 0
+    bytes_transferred: int = 0
+    elapsed: float = 0.0
+    retries: int = 0
+    failures: list[TransferFailure] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        """Number of failed items."""
+        return len(self.failures)
+
+    @property
+    def ok(self) -> bool:
+        """True when no item failed."""
+        return not self.failures
+
+    @property
+    def throughput(self) -> float:
+        """Bytes per second transferred in this run."""
+        return self.bytes_transferred / self.elapsed if self.elapsed > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable summary."""
+        return {
+            "operation": self.operation,
+            "items_total": self.items_total,
+            "succeeded": self.succeeded,
+            "skipped": self.skipped,
+            "adopted": self.adopted,
+            "failed": self.failed,
+            "folders_created": self.folders_created,
+            "bytes_transferred": self.bytes_transferred,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "throughput_bytes_per_second": round(self.throughput, 1),
+            "retries": self.retries,
+            "failures": [{"path": f.path, "error": f.message} for f in self.failures],
+        }

@@ -1,0 +1,282 @@
+"""Streaming upload of one document, never creating a duplicate.
+
+The source (path, bytes, binary file object or async iterator of bytes) is streamed in
+chunks; file reads run in worker threads, which also compute the SHA-1. The client does
+not re-send a streamed POST body, so retrying is decided here: when an attempt fails
+(connection lost, timeout, 429, 5xx) after the whole body went out, the server may have
+stored the document even though the answer was lost. The folder is listed first, and a
+document with the same name, size and SHA-1 (``fileHash``) that did not exist before is
+adopted; only otherwise is the source sent again (re-opened from the start). A one-shot
+iterator cannot be sent again: :class:`SourceNotReplayableError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import anyio.to_thread
+
+from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
+from intralinks_async.transfers._retrying import backoff, is_retryable
+from intralinks_async.transfers.errors import IntegrityError, SourceNotReplayableError
+from intralinks_async.transfers.progress import ItemProgress
+
+__all__ = ["READ_BLOCK", "UploadOutcome", "UploadSource", "Uploader", "file_sha1"]
+
+#: Bytes read from the source per step.
+READ_BLOCK = 1024 * 1024
+
+UploadSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def file_sha1(path: str | os.PathLike[str]) -> tuple[int, str]:
+    """(size, base64 SHA-1) of a local file (blocking; run in a worker thread)."""
+    sha = hashlib.sha1()  # noqa: S324 (content fingerprint, as the API's fileHash)
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(READ_BLOCK):
+            sha.update(block)
+            size += len(block)
+    return size, _b64(sha.digest())
+
+
+@dataclass(frozen=True, slots=True)
+class UploadOutcome:
+    """The stored document and how it got there."""
+
+    document: Any
+    size: int
+    sha1: str
+    adopted: bool
+    """True when a lost response's document was found on the server and not re-sent."""
+    attempts: int
+
+
+class _Attempt:
+    """Wraps one pass over the source: hashes, counts and notes whether it ran to the end."""
+
+    def __init__(self, progress: ItemProgress | None) -> None:
+        self.sha = hashlib.sha1()  # noqa: S324 (content fingerprint, as the API's fileHash)
+        self.size = 0
+        self.exhausted = False
+        self.progress = progress
+
+
+class _Source:
+    def __init__(self, source: UploadSource, size: int | None) -> None:
+        self.source = source
+        self.size = size
+        self.replayable = True
+        self.default_name: str | None = None
+        self._start: int | None = None
+        self._used = False
+        if isinstance(source, str | os.PathLike):
+            path = Path(source)
+            self.default_name = path.name
+            if self.size is None:
+                self.size = path.stat().st_size
+        elif isinstance(source, bytes | bytearray | memoryview):
+            self.size = len(source) if size is None else size
+        elif isinstance(source, AsyncIterable):
+            self.replayable = False
+        elif hasattr(source, "read"):
+            fh: Any = source
+            name = getattr(fh, "name", None)
+            if isinstance(name, str):
+                self.default_name = os.path.basename(name)
+            try:
+                seekable = bool(fh.seekable())
+            except (AttributeError, ValueError, OSError):
+                seekable = False
+            if seekable:
+                self._start = fh.tell()
+                if self.size is None:
+                    end = fh.seek(0, io.SEEK_END)
+                    fh.seek(self._start)
+                    self.size = end - self._start
+            else:
+                self.replayable = False
+        else:
+            raise TypeError(f"unsupported upload source type {type(source).__name__}")
+
+    async def chunks(self, attempt: _Attempt) -> AsyncIterator[bytes]:
+        if self._used and not self.replayable:
+            raise SourceNotReplayableError("the upload source can be read only once")
+        self._used = True
+        src = self.source
+        if isinstance(src, str | os.PathLike):
+            fh = await anyio.to_thread.run_sync(open, src, "rb")
+            try:
+                async for block in self._read_file(fh, attempt):
+                    yield block
+            finally:
+                fh.close()
+        elif isinstance(src, bytes | bytearray | memoryview):
+            view = memoryview(src).cast("B")
+            for pos in range(0, len(view), READ_BLOCK):
+                block = bytes(view[pos : pos + READ_BLOCK])
+                attempt.sha.update(block)
+                yield self._count(attempt, block)
+        elif isinstance(src, AsyncIterable):
+            async for block in src:
+                if not isinstance(block, bytes | bytearray | memoryview):
+                    raise TypeError("an async upload source must yield bytes")
+                data = bytes(block)
+                attempt.sha.update(data)
+                yield self._count(attempt, data)
+        else:
+            fh_any: Any = src
+            if self._start is not None:
+                await anyio.to_thread.run_sync(fh_any.seek, self._start)
+            async for block in self._read_file(fh_any, attempt):
+                yield block
+        attempt.exhausted = True
+
+    async def _read_file(self, fh: Any, attempt: _Attempt) -> AsyncIterator[bytes]:
+        def read() -> bytes:
+            block: bytes = fh.read(READ_BLOCK)
+            if block:
+                attempt.sha.update(block)
+            return block
+
+        while block := await anyio.to_thread.run_sync(read):
+            yield self._count(attempt, block)
+
+    @staticmethod
+    def _count(attempt: _Attempt, block: bytes) -> bytes:
+        attempt.size += len(block)
+        if attempt.progress is not None:
+            attempt.progress.advance(len(block))
+        return block
+
+
+class Uploader:
+    """Uploads documents through ``api`` (see the module docstring)."""
+
+    def __init__(self, api: RemoteAPI, *, max_attempts: int = 6) -> None:
+        self.api = api
+        self.max_attempts = max_attempts
+
+    async def upload(
+        self,
+        workspace_id: str,
+        folder_id: str,
+        source: UploadSource,
+        *,
+        name: str | None = None,
+        note: str | None = None,
+        size: int | None = None,
+        progress: ItemProgress | None = None,
+        existing_ids: Collection[str] | None = None,
+    ) -> UploadOutcome:
+        """Upload ``source``; ``existing_ids`` are same-name documents never to be adopted."""
+        src = _Source(source, size)
+        doc_name = name or src.default_name
+        if not doc_name:
+            raise ValueError("name= is required when the source has no file name")
+        if progress is not None:
+            if src.size is not None:
+                progress.set_size(src.size)
+            progress.start()
+        excluded = set(existing_ids or ())
+        attempt_no = 0
+        while True:
+            attempt_no += 1
+            attempt = _Attempt(progress)
+            try:
+                doc = await self.api.upload(
+                    workspace_id,
+                    folder_id,
+                    name=doc_name,
+                    note=note,
+                    payload=src.chunks(attempt),
+                    size=src.size,
+                )
+            except Exception as exc:
+                if not is_retryable(exc):
+                    raise
+                if attempt.exhausted:
+                    found = await self._find_landed(
+                        workspace_id,
+                        folder_id,
+                        doc_name,
+                        attempt.size,
+                        _b64(attempt.sha.digest()),
+                        excluded,
+                    )
+                    if found is not None:
+                        return UploadOutcome(
+                            found, attempt.size, _b64(attempt.sha.digest()), True, attempt_no
+                        )
+                if attempt_no >= self.max_attempts:
+                    raise
+                if not src.replayable:
+                    raise SourceNotReplayableError(
+                        f"upload of {doc_name!r} failed ({type(exc).__name__}) and its source "
+                        "is a one-shot stream that cannot be sent again; pass a path, bytes "
+                        "or a seekable file to get automatic retries"
+                    ) from exc
+                self.api.own_retries += 1
+                if progress is not None:
+                    progress.rewind()
+                await backoff(attempt_no, exc)
+                continue
+            sha1 = _b64(attempt.sha.digest())
+            if src.size is not None and attempt.size != src.size:
+                raise IntegrityError(
+                    f"upload of {doc_name!r}: read {attempt.size} bytes, expected {src.size}"
+                )
+            self._check_stored(doc, doc_name, attempt.size, sha1)
+            return UploadOutcome(doc, attempt.size, sha1, False, attempt_no)
+
+    @staticmethod
+    def _check_stored(doc: Any, name: str, size: int, sha1: str) -> None:
+        stored_size = doc_size(doc)
+        stored_hash = doc_hash(doc)
+        if stored_size is not None and stored_size != size:
+            raise IntegrityError(f"server stored {stored_size} bytes of {name!r}, sent {size}")
+        if stored_hash is not None and stored_hash != sha1:
+            raise IntegrityError(f"server's fileHash of {name!r} does not match what was sent")
+
+    async def _find_landed(
+        self,
+        workspace_id: str,
+        folder_id: str,
+        name: str,
+        size: int,
+        sha1: str,
+        excluded: Collection[str],
+    ) -> Any | None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                docs = await self.api.list_documents(workspace_id, folder_id)
+                break
+            except Exception as exc:
+                if not is_retryable(exc) or attempt >= self.max_attempts:
+                    raise
+                self.api.own_retries += 1
+                await backoff(attempt, exc)
+        for doc in docs:
+            doc_id = opt_str(doc.id)
+            if doc_id is None or doc_id in excluded or opt_str(doc.name) != name:
+                continue
+            if doc_size(doc) not in (None, size):
+                continue
+            remote_hash = doc_hash(doc)
+            if remote_hash is not None and remote_hash != sha1:
+                continue
+            return doc
+        return None

@@ -1,0 +1,104 @@
+"""Bounded-concurrency sliding window over a (possibly huge, possibly async) item stream.
+
+A fixed number of worker tasks pull items one at a time from a shared iterator, so a
+million items never mean a million tasks or a million pending coroutines: at most
+``concurrency`` items are in flight and the iterator is consumed lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from typing import TypeVar
+
+import anyio
+
+__all__ = ["run_window", "unwrap_exception_group"]
+
+T = TypeVar("T")
+
+
+def unwrap_exception_group(exc: BaseException) -> BaseException:
+    """Return the most telling leaf of (nested) exception groups.
+
+    Prefers an ordinary ``Exception`` over cancellation and ``KeyboardInterrupt``
+    over everything.
+    """
+    if not isinstance(exc, BaseExceptionGroup):
+        return exc
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop(0)
+        if isinstance(current, BaseExceptionGroup):
+            stack[:0] = list(current.exceptions)
+        else:
+            leaves.append(current)
+    for leaf in leaves:
+        if isinstance(leaf, KeyboardInterrupt):
+            return leaf
+    cancelled = anyio.get_cancelled_exc_class()
+    for leaf in leaves:
+        if isinstance(leaf, Exception) and not isinstance(leaf, cancelled):
+            return leaf
+    return leaves[0] if leaves else exc
+
+
+async def _aiter(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
+async def run_window(
+    items: Iterable[T] | AsyncIterable[T],
+    worker: Callable[[T], Awaitable[None]],
+    *,
+    concurrency: int,
+    on_error: Callable[[T, Exception], None] | None = None,
+) -> None:
+    """Run ``worker`` on every item with at most ``concurrency`` running at once.
+
+    With ``on_error``, an ``Exception`` raised by a worker is passed to it and the
+    window carries on with the next item (per-item failure isolation); without it, the
+    first failure cancels the others and is re-raised (unwrapped from its task group).
+    Cancellation always propagates.
+    """
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+    source = _aiter(items)
+    lock = anyio.Lock()
+    exhausted = False
+
+    async def next_item() -> list[T]:
+        nonlocal exhausted
+        async with lock:
+            if exhausted:
+                return []
+            try:
+                return [await anext(source)]
+            except StopAsyncIteration:
+                exhausted = True
+                return []
+
+    async def run_worker() -> None:
+        while batch := await next_item():
+            item = batch[0]
+            try:
+                await worker(item)
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                on_error(item, exc)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(concurrency):
+                tg.start_soon(run_worker)
+    except BaseExceptionGroup as group:
+        raise unwrap_exception_group(group) from None
+    finally:
+        with anyio.CancelScope(shield=True):
+            await source.aclose()

@@ -1,0 +1,117 @@
+"""Write a file under a temporary name, then fsync and rename it into place.
+
+Chunks are written at their offsets with ``os.pwrite`` in worker threads, so that any
+number of concurrent ranged downloads can fill the same file without a shared cursor.
+Until :meth:`AtomicFileWriter.commit` renames it, the data lives in
+``.<name>.part-<random>`` next to the destination; any failure or cancellation deletes
+that file, so nothing partial ever sits under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from types import TracebackType
+
+import anyio.to_thread
+
+from intralinks_async.transfers.names import temp_name_for
+
+__all__ = ["AtomicFileWriter"]
+
+_O_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # e.g. Windows: directories cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class AtomicFileWriter:
+    """Positional writer for ``dest`` through a temporary file in the same directory.
+
+    Use as ``async with AtomicFileWriter(dest) as w: await w.write_at(0, b"..."); await
+    w.commit()``; leaving the block without :meth:`commit` removes the temporary file.
+    """
+
+    def __init__(self, dest: str | os.PathLike[str]) -> None:
+        self.dest = Path(dest)
+        self.temp_path = self.dest.with_name(temp_name_for(self.dest.name, secrets.token_hex(4)))
+        self._fd: int | None = None
+        self.committed = False
+
+    @property
+    def fd(self) -> int:
+        """The open descriptor of the temporary file."""
+        if self._fd is None:
+            raise RuntimeError("writer is not open")
+        return self._fd
+
+    def open(self) -> None:
+        """Create the temporary file (owner-only permissions; it must not exist yet)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY
+        if hasattr(os, "O_RDWR"):
+            flags = (flags & ~os.O_WRONLY) | os.O_RDWR
+        self._fd = os.open(self.temp_path, flags, 0o600)
+
+    async def write_at(self, offset: int, data: bytes | bytearray | memoryview) -> None:
+        """Write all of ``data`` at ``offset`` (in a worker thread)."""
+        await anyio.to_thread.run_sync(self._pwrite_all, offset, data)
+
+    def _pwrite_all(self, offset: int, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data)
+        fd = self.fd
+        while view:
+            written = os.pwrite(fd, view, offset)
+            view = view[written:]
+            offset += written
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Read back ``size`` bytes at ``offset`` (blocking; call from a worker thread)."""
+        return os.pread(self.fd, size, offset)
+
+    def size(self) -> int:
+        """Current size of the temporary file."""
+        return os.fstat(self.fd).st_size
+
+    async def commit(self) -> None:
+        """fsync the data, rename the file to ``dest`` and fsync the directory."""
+        fd = self.fd
+        await anyio.to_thread.run_sync(os.fsync, fd)
+        os.close(fd)
+        self._fd = None
+        os.replace(self.temp_path, self.dest)
+        self.committed = True
+        await anyio.to_thread.run_sync(_fsync_dir, self.dest.parent)
+
+    def abort(self) -> None:
+        """Close and delete the temporary file (synchronous, safe under cancellation)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        if not self.committed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.temp_path)
+
+    async def __aenter__(self) -> AtomicFileWriter:
+        self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.abort()
