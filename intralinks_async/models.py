@@ -1,0 +1,13 @@
+"""Public data models of the Intralinks API (attrs classes generated from the spec).
+
+Everything the generated ``models`` package exports is re-exported here, so a model added
+to the spec appears after ``make generate`` alone. Response wrappers whose only property
+is one array are not exported: the operations return the list itself. ``File`` is the
+upload payload type used by :class:`UploadDocumentBody`.
+"""
+
+from intralinks_async._generated.models import *  # noqa: F403
+from intralinks_async._generated.models import __all__ as _generated_all
+from intralinks_async._generated.types import UNSET, File, Unset
+
+__all__ = [*_generated_all, "UNSET", "File", "Unset"]
