@@ -40,9 +40,7 @@ class FolderIndex:
 
     async def refresh(self) -> None:
         """(Re)load every folder of the workspace."""
-        folders = await with_retries(
-            self.api, lambda: self.api.list_folders(self.workspace_id)
-        )
+        folders = await with_retries(self.api, lambda: self.api.list_folders(self.workspace_id))
         self.folders = folders
         by_key: dict[tuple[str | None, str], str] = {}
         for folder in sorted(folders, key=lambda f: opt_str(f.id) or ""):

@@ -190,7 +190,7 @@ class FileDownload:
     async def _ranged(self) -> bool:
         try:
             async with anyio.create_task_group() as tg:
-                mode = await tg.start(self._probe)
+                mode: str = await tg.start(self._probe)
                 if mode == "ranged" and self._nchunks > 1:
                     if self._done_receive is not None:
                         tg.start_soon(self._hash_in_order, self._done_receive)

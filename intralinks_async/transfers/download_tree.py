@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,7 +115,11 @@ async def download_tree(
 
         async def items() -> AsyncIterator[_Item]:
             for fid, parts in order:
-                docs = await with_retries(api, lambda f=fid: api.list_documents(workspace_id, f))
+
+                def list_docs(f: str = fid) -> Awaitable[list[Any]]:
+                    return api.list_documents(workspace_id, f)
+
+                docs = await with_retries(api, list_docs)
                 docs.sort(key=lambda d: (opt_str(d.name) or "", opt_str(d.id) or ""))
                 alloc = allocators.setdefault(parts, NameAllocator())
                 batch = [_Item(d, (*parts, alloc.allocate(opt_str(d.name) or "_"))) for d in docs]
@@ -126,8 +130,16 @@ async def download_tree(
 
         async def fetch(item: _Item) -> None:
             await _download_one(
-                api, workspace_id, dest, item, jrnl, tracker, report,
-                chunk_size=chunk_size, chunk_concurrency=chunk_concurrency, verify=verify,
+                api,
+                workspace_id,
+                dest,
+                item,
+                jrnl,
+                tracker,
+                report,
+                chunk_size=chunk_size,
+                chunk_concurrency=chunk_concurrency,
+                verify=verify,
             )
 
         def failed(item: _Item, exc: Exception) -> None:

@@ -147,6 +147,6 @@ def safe_join(root: str | os.PathLike[str], *parts: str) -> Path:
         ):
             raise UnsafePathError(f"unsafe path component {part!r}")
     joined = os.path.abspath(os.path.join(base, *parts))
-    if os.path.commonpath([base, joined]) != base or joined == base and parts:
+    if os.path.commonpath([base, joined]) != base or (joined == base and parts):
         raise UnsafePathError(f"path escapes {base!r}")
     return Path(joined)

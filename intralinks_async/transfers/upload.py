@@ -33,7 +33,9 @@ __all__ = ["READ_BLOCK", "UploadOutcome", "UploadSource", "Uploader", "file_sha1
 #: Bytes read from the source per step.
 READ_BLOCK = 1024 * 1024
 
-UploadSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]
+UploadSource = (
+    str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes]
+)
 
 
 def _b64(digest: bytes) -> str:

@@ -62,7 +62,9 @@ async def upload_tree(
         uploader = Uploader(api)
 
         async def upload_one(item: LocalFile) -> None:
-            await _upload_one(item, api, uploader, docs, folder_ids, jrnl, tracker, report, on_conflict)
+            await _upload_one(
+                item, api, uploader, docs, folder_ids, jrnl, tracker, report, on_conflict
+            )
 
         def failed(item: LocalFile, exc: Exception) -> None:
             report.failures.append(TransferFailure(item.key, exc))
@@ -151,7 +153,9 @@ async def _upload_one(
             existing_ids=[i for d in same if (i := opt_str(d.id)) is not None],
         )
         if jrnl is not None:
-            jrnl.done(key, remote_id=opt_str(outcome.document.id), size=outcome.size, sha1=outcome.sha1)
+            jrnl.done(
+                key, remote_id=opt_str(outcome.document.id), size=outcome.size, sha1=outcome.sha1
+            )
         docs.add(folder_id, outcome.document)
         report.bytes_transferred += outcome.size
         if outcome.adopted:

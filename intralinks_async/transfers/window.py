@@ -7,7 +7,7 @@ million items never mean a million tasks or a million pending coroutines: at mos
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
 from typing import TypeVar
 
 import anyio
@@ -43,7 +43,7 @@ def unwrap_exception_group(exc: BaseException) -> BaseException:
     return leaves[0] if leaves else exc
 
 
-async def _aiter(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
+async def _aiter(items: Iterable[T] | AsyncIterable[T]) -> AsyncGenerator[T, None]:
     if isinstance(items, AsyncIterable):
         async for item in items:
             yield item
