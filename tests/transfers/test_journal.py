@@ -1,0 +1,77 @@
+"""The SQLite journal: states, persistence, mismatch detection, consistency after a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from intralinks_async.transfers.errors import JournalMismatchError
+from intralinks_async.transfers.journal import Journal
+
+
+def test_plan_done_failed_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with Journal(path, kind="upload", scope="ws:root") as j:
+        j.plan("a.txt", size=3)
+        j.plan("b.txt", size=4)
+        j.done("a.txt", remote_id="D1", size=3, sha1="abc=")
+        j.failed("b.txt", "boom")
+        assert j.get("a.txt") is not None and j.get("a.txt").state == "done"  # type: ignore[union-attr]
+        assert j.get("missing") is None
+    with Journal(path, kind="upload", scope="ws:root") as j:
+        a = j.get("a.txt")
+        assert a is not None and (a.state, a.remote_id, a.size, a.sha1) == ("done", "D1", 3, "abc=")
+        b = j.get("b.txt")
+        assert b is not None and b.state == "failed" and b.error == "boom"
+        assert j.counts() == {"done": 1, "failed": 1}
+
+
+def test_done_is_never_downgraded(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.db", kind="upload", scope="s") as j:
+        j.done("a", remote_id="D", size=1, sha1=None)
+        j.plan("a", size=1)
+        j.failed("a", "late failure")
+        entry = j.get("a")
+        assert entry is not None and entry.state == "done" and entry.remote_id == "D"
+
+
+def test_journal_of_another_migration_is_refused(tmp_path: Path) -> None:
+    Journal(tmp_path / "j.db", kind="upload", scope="ws1:dir").close()
+    with pytest.raises(JournalMismatchError):
+        Journal(tmp_path / "j.db", kind="upload", scope="ws2:dir")
+    with pytest.raises(JournalMismatchError):
+        Journal(tmp_path / "j.db", kind="download", scope="ws1:dir")
+
+
+def test_consistent_after_sigkill(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        from intralinks_async.transfers.journal import Journal
+        j = Journal({str(path)!r}, kind="upload", scope="s")
+        for i in range(200):
+            j.plan(f"f{{i}}", size=i)
+            j.done(f"f{{i}}", remote_id=f"D{{i}}", size=i, sha1=None)
+        j.plan("in-flight", size=1)
+        print("ready", flush=True)
+        sys.stdin.read()
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with Journal(path, kind="upload", scope="s") as j:
+        assert j.counts() == {"done": 200, "planned": 1}
+        entry = j.get("f199")
+        assert entry is not None and entry.remote_id == "D199"
