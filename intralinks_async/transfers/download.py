@@ -232,15 +232,16 @@ class FileDownload:
                     task_status.started("ranged")
                     pos = [0]
                     end = self._bounds(0)[1]
+                    failed = 0
                     try:
                         await self._consume(s, pos, end)
                     except Exception as exc:
                         if not is_retryable(exc):
                             raise
                         self.api.own_retries += 1
-                        await self._fetch_range(pos[0], end, already_failed=1)
+                        failed = 1
                     if pos[0] <= end:
-                        await self._fetch_range(pos[0], end, already_failed=1)
+                        await self._fetch_range(pos[0], end, already_failed=failed)
                     await self._chunk_done(0)
                 break
             except Exception as exc:
