@@ -53,3 +53,44 @@ def parse_multipart(
         ctype = part["Content-Type"]
         parts[str(name)] = (part.get_filename(), str(ctype) if ctype else None, data)
     return parts
+
+
+def render(spec: Path, out_dir: Path) -> None:
+    """Run the pinned generator with the project's templates and config into ``out_dir``."""
+    import os
+    import subprocess
+    import sys
+
+    venv_bin = Path(sys.executable).parent
+    env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}")
+    result = subprocess.run(
+        [
+            str(venv_bin / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(spec),
+            "--meta",
+            "none",
+            "--config",
+            str(ROOT / "codegen-config.yml"),
+            "--custom-template-path",
+            str(ROOT / "generator-templates"),
+            "--output-path",
+            str(out_dir),
+            "--fail-on-warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and ".ruff_cache" not in p.parts
+    }
