@@ -31,13 +31,13 @@ class Resources:
 
 
 __all__ = [
-    "Resources",
     "AuthenticationResource",
     "CustomFieldsResource",
     "DocumentsResource",
     "FoldersResource",
     "GroupsResource",
     "PermissionsResource",
+    "Resources",
     "SplashResource",
     "WorkspacesResource",
 ]

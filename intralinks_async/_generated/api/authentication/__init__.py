@@ -5,18 +5,12 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager
-from typing import cast
-
-from intralinks_async.pagination import AsyncPaginator
+from collections.abc import Mapping
 
 from ...client import RequestSender
 from ...models.get_o_auth_token_body import GetOAuthTokenBody
 from ...models.o_auth_token import OAuthToken
 from ...models.revoke_o_auth_token_body import RevokeOAuthTokenBody
-from ...types import UNSET, Unset
 from . import get_o_auth_token, revoke_o_auth_token
 
 

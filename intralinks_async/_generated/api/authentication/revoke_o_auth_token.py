@@ -25,8 +25,8 @@ def _path() -> str:
 
 def _headers(
     headers: Mapping[str, str] | None,
-) -> dict[str, str]:
-    request_headers: dict[str, str] = dict(headers) if headers else {}
+) -> httpx.Headers:
+    request_headers = httpx.Headers(headers)
     return request_headers
 
 

@@ -6,16 +6,10 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager
-from typing import cast
-
-from intralinks_async.pagination import AsyncPaginator
+from collections.abc import Mapping
 
 from ...client import RequestSender
 from ...models.custom_field import CustomField
-from ...models.list_custom_fields_response_200 import ListCustomFieldsResponse200
-from ...types import UNSET, Unset
 from . import list_custom_fields
 
 

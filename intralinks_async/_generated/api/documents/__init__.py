@@ -8,16 +8,11 @@ from __future__ import annotations
 import builtins
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from io import BytesIO
-from typing import cast
-
-from intralinks_async.pagination import AsyncPaginator
 
 from ...client import RequestSender
 from ...models.document import Document
-from ...models.list_documents_response_200 import ListDocumentsResponse200
 from ...models.upload_document_body import UploadDocumentBody
-from ...types import UNSET, File, FileTypes, Unset
+from ...types import UNSET, Unset
 from . import (
     delete_document,
     download_document,

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import httpx
+
 from ... import errors
 from ...client import RequestSender, encode_path_param
 from ...types import DownloadStream
@@ -30,8 +32,8 @@ def _path(
 
 def _headers(
     headers: Mapping[str, str] | None,
-) -> dict[str, str]:
-    request_headers: dict[str, str] = dict(headers) if headers else {}
+) -> httpx.Headers:
+    request_headers = httpx.Headers(headers)
     return request_headers
 
 
@@ -40,7 +42,7 @@ async def _open_stream(
     client: RequestSender,
     path: str,
     params: Mapping[str, Any] | None,
-    request_headers: dict[str, str],
+    request_headers: httpx.Headers,
 ) -> AsyncIterator[DownloadStream]:
     async with client.stream(
         METHOD,

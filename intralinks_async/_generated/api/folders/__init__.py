@@ -6,16 +6,10 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager
-from typing import cast
-
-from intralinks_async.pagination import AsyncPaginator
+from collections.abc import Mapping
 
 from ...client import RequestSender
 from ...models.folder import Folder
-from ...models.list_folders_response_200 import ListFoldersResponse200
-from ...types import UNSET, Unset
 from . import create_folder, delete_folder, get_folder, list_folders, update_folder
 
 

@@ -6,18 +6,11 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager
-from typing import cast
-
-from intralinks_async.pagination import AsyncPaginator
+from collections.abc import Mapping
 
 from ...client import RequestSender
 from ...models.group import Group
-from ...models.list_group_members_response_200 import ListGroupMembersResponse200
-from ...models.list_groups_response_200 import ListGroupsResponse200
 from ...models.user import User
-from ...types import UNSET, Unset
 from . import (
     add_group_member,
     create_group,

@@ -6,16 +6,10 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager
-from typing import cast
-
-from intralinks_async.pagination import AsyncPaginator
+from collections.abc import Mapping
 
 from ...client import RequestSender
-from ...models.list_permissions_response_200 import ListPermissionsResponse200
 from ...models.permission import Permission
-from ...types import UNSET, Unset
 from . import create_permission, list_permissions
 
 

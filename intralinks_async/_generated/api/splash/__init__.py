@@ -5,16 +5,10 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager
-from typing import cast
-
-from intralinks_async.pagination import AsyncPaginator
+from collections.abc import Mapping
 
 from ...client import RequestSender
 from ...models.splash import Splash
-from ...types import UNSET, Unset
 from . import get_splash, update_splash
 
 

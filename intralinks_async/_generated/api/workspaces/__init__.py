@@ -6,14 +6,11 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager
-from typing import cast
+from collections.abc import Mapping
 
 from intralinks_async.pagination import AsyncPaginator
 
 from ...client import RequestSender
-from ...models.list_workspaces_response_200 import ListWorkspacesResponse200
 from ...models.workspace import Workspace
 from ...types import UNSET, Unset
 from . import create_workspace, delete_workspace, get_workspace, list_workspaces, update_workspace
