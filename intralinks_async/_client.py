@@ -34,7 +34,7 @@ import httpx
 from intralinks_async._generated.api import Resources
 from intralinks_async._logging import logger, redact_headers, redact_url
 from intralinks_async._retry import RetryPolicy
-from intralinks_async._transport import default_transport
+from intralinks_async._transport import AiohttpTransport, default_transport
 from intralinks_async.auth import (
     REVOKE_OPERATION,
     TOKEN_OPERATION,
@@ -562,6 +562,12 @@ class IntralinksClient(Resources):
         transport = self._transport or self._get_transport()
         oauth = self._oauth if authenticated else None
         generic_auth = self.auth if authenticated and oauth is None else None
+        buffered = (
+            not stream
+            and type(transport) is AiohttpTransport
+            and not self._request_hooks
+            and not self._response_hooks
+        )
         attempts = 0
         retries = 0
         replayed_401 = False
@@ -585,9 +591,12 @@ class IntralinksClient(Resources):
             try:
                 if generic_auth is not None:
                     response = await self._send_with_auth(transport, request, generic_auth)
+                elif buffered:
+                    # Fast path: no hooks, our transport, body wanted whole.
+                    response = await transport.send_buffered(request)  # type: ignore[attr-defined]
                 else:
                     response = await self._send_once(transport, request)
-                if not stream:
+                if not stream and not buffered:
                     try:
                         await response.aread()
                     except BaseException:

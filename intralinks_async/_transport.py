@@ -184,8 +184,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._urls[raw] = url
         return url
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` and return a response whose body has not been read yet."""
+    async def _start(self, request: httpx.Request) -> aiohttp.ClientResponse:
         session = self._session or self._open()
         stream = request.stream
         data: Any
@@ -199,7 +198,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if key.lower() not in _SKIP_REQUEST_HEADERS
         ]
         try:
-            response = await session.request(
+            return await session.request(
                 request.method,
                 self._url(request),
                 headers=headers,
@@ -209,15 +208,42 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         except _MAPPED as exc:
             raise _map_error(exc, request) from exc
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and return a response whose body has not been read yet."""
+        response = await self._start(request)
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
             stream=_ResponseStream(response, request),
-            extensions={
-                "http_version": _HTTP_11,
-                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
-            },
+            extensions={"http_version": _HTTP_11, "reason_phrase": _reason(response)},
         )
+
+    async def send_buffered(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and return the response with its body already read.
+
+        The fast path for non-streaming calls: the body is read by aiohttp in one call and
+        handed to httpx as already-read content (decoded by httpx when compressed).
+        """
+        response = await self._start(request)
+        try:
+            body = await response.read()
+        except _MAPPED as exc:
+            response.release()
+            raise _map_error(exc, request) from exc
+        result = httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=httpx.ByteStream(body),
+            extensions={"http_version": _HTTP_11, "reason_phrase": _reason(response)},
+            request=request,
+        )
+        if "Content-Encoding" in response.headers:
+            result.read()  # let httpx decode gzip/deflate/...
+        else:
+            # Identity encoding: the bytes read are the content; skip httpx's re-read.
+            result._content = body
+        return result
 
     async def aclose(self) -> None:
         """Close the pool (idempotent)."""
@@ -225,6 +251,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def _reason(response: aiohttp.ClientResponse) -> bytes:
+    return (response.reason or "").encode("latin-1", "replace")
 
 
 async def _iterate(stream: httpx.AsyncByteStream) -> AsyncIterator[bytes]:
