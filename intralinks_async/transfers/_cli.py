@@ -282,7 +282,7 @@ def _run_ls(args: argparse.Namespace) -> int:
         async with _client(args) as client:
             if not args.workspace:
                 rows = [
-                    {"id": w.id, "name": opt_str(w.name), "type": opt_str(w.type)}
+                    {"id": w.id, "name": opt_str(w.name), "type": opt_str(w.type_)}
                     async for w in client.workspaces.list(page_size=100)
                 ]
             else:
