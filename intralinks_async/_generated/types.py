@@ -207,29 +207,38 @@ async def _iter_source(source: FilePayload) -> AsyncIterator[bytes]:
         yield bytes(chunk)
 
 
+async def _checked(
+    source: FilePayload, size: int | None, delimiter: bytes | None = None
+) -> AsyncIterator[bytes]:
+    """Stream ``source``, enforcing its declared ``size`` and the absence of ``delimiter``."""
+    sent = 0
+    tail = b""
+    keep = len(delimiter) - 1 if delimiter else 0
+    async for chunk in _iter_source(source):
+        if not chunk:
+            continue
+        if delimiter is not None:
+            window = tail + chunk
+            if delimiter in window:
+                raise ValueError("file payload contains the multipart boundary")
+            tail = window[-keep:]
+        sent += len(chunk)
+        if size is not None and sent > size:
+            raise ValueError(f"file payload is larger than its declared size {size}")
+        yield chunk
+    if size is not None and sent != size:
+        raise ValueError(f"file payload has {sent} bytes, declared size is {size}")
+
+
 async def _stream(parts: list[_Part], boundary: str) -> AsyncIterator[bytes]:
     delimiter = f"\r\n--{boundary}".encode("ascii")
-    keep = len(delimiter) - 1
     for part in parts:
         yield part.head
         if part.data is not None:
             yield part.data
         elif part.source is not None:
-            sent = 0
-            tail = b""
-            async for chunk in _iter_source(part.source):
-                if not chunk:
-                    continue
-                window = tail + chunk
-                if delimiter in window:
-                    raise ValueError("file payload contains the multipart boundary")
-                tail = window[-keep:]
-                sent += len(chunk)
-                if part.size is not None and sent > part.size:
-                    raise ValueError(f"file payload is larger than its declared size {part.size}")
+            async for chunk in _checked(part.source, part.size, delimiter):
                 yield chunk
-            if part.size is not None and sent != part.size:
-                raise ValueError(f"file payload has {sent} bytes, declared size is {part.size}")
         yield b"\r\n"
     yield f"--{boundary}--\r\n".encode("ascii")
 
@@ -273,7 +282,37 @@ def encode_multipart(
     return MultipartBody(boundary=chosen, headers=headers, content=content, parts=parts)
 
 
+@define
+class FileBody:
+    """A raw (e.g. application/octet-stream) request body: headers and streamed content."""
+
+    headers: dict[str, str]
+    content: bytes | AsyncIterator[bytes]
+
+
+def encode_file_body(file: File, *, content_type: str) -> FileBody:
+    """Prepare ``file`` as a raw request body, streamed in chunks unless already bytes.
+
+    Content-Type is ``file.mime_type`` or ``content_type``; Content-Length is sent when the
+    size is known (bytes, ``File.size`` or a seekable file object).
+    """
+    headers = {"Content-Type": _check_mime(file.mime_type or content_type)}
+    payload = file.payload
+    if isinstance(payload, bytes | bytearray | memoryview):
+        data = bytes(payload)
+        if file.size is not None and file.size != len(data):
+            raise ValueError(f"File.size ({file.size}) != len(payload) ({len(data)})")
+        headers["Content-Length"] = str(len(data))
+        return FileBody(headers=headers, content=data)
+    size = file.size if file.size is not None else _known_size(payload)
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    return FileBody(headers=headers, content=_checked(payload, size))
+
+
 __all__ = [
+    "FileBody",
+    "encode_file_body",
     "UNSET",
     "DownloadStream",
     "File",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -52,6 +53,31 @@ def _changed_spec() -> dict:
             "security": [{"bearerAuth": []}],
             "parameters": [{"$ref": "#/components/parameters/workspaceId"}, *PAGED],
             "responses": _list_of("auditEvent", "#/components/schemas/AuditEvent"),
+        }
+    }
+    spec["paths"]["/workspaces/{workspaceId}/documents/{documentId}/content"] = {
+        "put": {
+            "operationId": "replaceDocumentContent",
+            "tags": ["Documents"],
+            "security": [{"bearerAuth": []}],
+            "parameters": [
+                {"$ref": "#/components/parameters/workspaceId"},
+                {"$ref": "#/components/parameters/documentId"},
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Document"}}
+                    },
+                }
+            },
         }
     }
     spec["components"]["schemas"]["AuditEvent"] = {
@@ -141,3 +167,22 @@ def test_committed_output_matches_a_fresh_render(tmp_path: Path) -> None:
     assert sorted(fresh) == sorted(committed)
     changed = [name for name in fresh if fresh[name] != committed[name]]
     assert changed == [], f"stale generated files (run `make generate`): {changed}"
+
+
+async def test_octet_stream_body_from_sync_file_is_streamed(
+    regenerated: ModuleType, sender: HttpxSender, httpx_mock: HTTPXMock
+) -> None:
+    """Stock defect: an octet-stream body from a file object raised under the async client."""
+    types = importlib.import_module("regen_pkg._generated.types")
+    resources = regenerated.Resources(sender)
+    data = bytes(range(256)) * 5000
+    httpx_mock.add_response(json={"id": "d1"})
+    doc = await resources.documents.replace_content(
+        "ws1", "d1", body=types.File(payload=io.BytesIO(data))
+    )
+    assert doc.id == "d1"
+    (request,) = httpx_mock.get_requests()
+    assert request.method == "PUT"
+    assert request.headers["Content-Type"] == "application/octet-stream"
+    assert request.headers["Content-Length"] == str(len(data))
+    assert request.read() == data

@@ -13,7 +13,9 @@ import httpx
 
 from ... import errors
 from ...client import RequestSender, encode_path_param
-from ...types import DownloadStream
+from ...types import (
+    DownloadStream,
+)
 
 OPERATION = "downloadDocument"
 METHOD = "GET"
