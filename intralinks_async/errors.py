@@ -42,6 +42,8 @@ __all__ = [
 
 #: Maximum number of characters of a response body kept on an error.
 BODY_LIMIT = 2000
+#: Maximum number of characters of the parsed message kept on an error.
+MESSAGE_LIMIT = 500
 #: Maximum number of bytes read from a streamed error response.
 STREAM_READ_LIMIT = 64 * 1024
 
@@ -69,7 +71,9 @@ _SECRET_NAMES = (
     "sig",
 )
 _SECRET_QUERY_KEYS = frozenset(_SECRET_NAMES)
-_SECRET_FIELDS = "access_token|refresh_token|client_secret|id_token|password|assertion|api_key"  # noqa: S105 (names, not secrets)
+_SECRET_FIELDS = (
+    "access_token|refresh_token|client_secret|id_token|password|assertion|api_key|token"  # noqa: S105 (names, not secrets)
+)
 _JSON_SECRET_RE = re.compile(
     r'("(?:' + _SECRET_FIELDS + r')"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE
 )
@@ -104,6 +108,10 @@ def redact_url(url: str | httpx.URL | None) -> str | None:
         ]
         query = urlencode(pairs, safe="[]")
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class IntralinksError(Exception):
@@ -183,7 +191,7 @@ class APIStatusError(IntralinksError):
         self.method = method
         self.url = redact_url(url)
         self.operation = operation
-        self.message = redact_text(message)
+        self.message = _clip(redact_text(message), MESSAGE_LIMIT)
         self.code = code
         self.subcode = subcode
         self.hint = redact_text(hint) if hint is not None else None

@@ -219,7 +219,7 @@ async def test_secrets_never_in_error(sender: HttpxSender, httpx_mock: HTTPXMock
     body = (
         '{"ErrorCode":"AUTH","Error":"bad creds for client_secret=hunter2",'
         '"access_token":"tok-AAA","refresh_token":"tok-BBB","client_secret":"hunter2",'
-        '"echo":"Authorization: Bearer test-token"}'
+        '"token":"tok-CCC","echo":"Authorization: Bearer test-token"}'
     )
     httpx_mock.add_response(
         status_code=401, text=body, headers={"Content-Type": "application/json"}
@@ -228,7 +228,7 @@ async def test_secrets_never_in_error(sender: HttpxSender, httpx_mock: HTTPXMock
         await api.workspaces.get("ws1")
     err = info.value
     for text in (str(err), repr(err), err.body or "", err.message, str(err.__dict__)):
-        for secret in (TOKEN, "tok-AAA", "tok-BBB", "hunter2"):
+        for secret in (TOKEN, "tok-AAA", "tok-BBB", "tok-CCC", "hunter2"):
             assert secret not in text
 
 
@@ -295,3 +295,10 @@ def test_connection_errors() -> None:
     timeout = APITimeoutError(operation="listWorkspaces")
     assert isinstance(timeout, APIConnectionError)
     assert "timed out" in str(timeout)
+
+
+async def test_long_message_is_clipped(api: Resources, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(status_code=400, json={"error": {"message": "m" * 10_000}})
+    with pytest.raises(BadRequestError) as info:
+        await api.workspaces.get("ws1")
+    assert 500 <= len(info.value.message) <= 503
