@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import httpx
 
@@ -73,7 +72,6 @@ async def asyncio_detailed(
     request_headers = _headers(
         headers,
     )
-    json_body: Any = None
     json_body = body.to_dict()
     response = await client.request(
         METHOD,

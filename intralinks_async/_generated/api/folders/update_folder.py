@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import httpx
 
@@ -78,7 +77,6 @@ async def asyncio_detailed(
     request_headers = _headers(
         headers,
     )
-    json_body: Any = None
     json_body = body.to_dict()
     response = await client.request(
         METHOD,
