@@ -249,3 +249,35 @@ def test_large_payload_spanning_chunks_round_trips(kind: str) -> None:
     )
     assert doc.id == hashlib.sha256(data).hexdigest()
     assert meta["fields"] == {"folderId": "f1", "name": "big", "note": "n"}
+
+
+def test_boundary_redrawn_when_in_memory_data_contains_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from intralinks_async._generated import types as gen_types
+
+    drawn = iter(["a" * 32, "b" * 32])
+    monkeypatch.setattr(gen_types.secrets, "token_hex", lambda n: next(drawn))
+    data = (
+        b"prefix\r\n--"
+        + b"a" * 32
+        + b'\r\nContent-Disposition: form-data; name="folderId"\r\n\r\nevil'
+    )
+    body = encode_multipart(
+        [("file", File(payload=data, file_name="x.bin")), ("folderId", (None, b"f1", "text/plain"))]
+    )
+    assert body.boundary == "b" * 32
+    assert isinstance(body.content, bytes)
+    parts = parse_multipart(body.headers["Content-Type"], body.content)
+    assert parts["file"][2] == data
+    assert parts["folderId"][2] == b"f1"
+
+
+def test_streamed_payload_containing_the_boundary_is_refused() -> None:
+    data = b"x" * 100 + b"\r\n--fixedboundary" + b"y" * 100
+    body = encode_multipart([("file", File(payload=io.BytesIO(data)))], boundary="fixedboundary")
+    with pytest.raises(ValueError, match="boundary"):
+        anyio.run(_drain, body.content)
+    split = encode_multipart(
+        [("file", File(payload=_aiter([data[:105], data[105:]])))], boundary="fixedboundary"
+    )
+    with pytest.raises(ValueError, match="boundary"):
+        anyio.run(_drain, split.content)
