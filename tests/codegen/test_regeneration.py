@@ -80,6 +80,42 @@ def _changed_spec() -> dict:
             },
         }
     }
+    spec["paths"]["/workspaces/{workspaceId}/search"] = {
+        "get": {
+            "operationId": "searchDocuments",
+            "tags": ["Documents"],
+            "security": [{"bearerAuth": []}],
+            "parameters": [
+                {"$ref": "#/components/parameters/workspaceId"},
+                {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": "sort",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["asc", "desc"]},
+                },
+                {
+                    "name": "since",
+                    "in": "query",
+                    "schema": {"type": "string", "format": "date-time"},
+                },
+                {"name": "X-Trace-Id", "in": "header", "schema": {"type": "string"}},
+                *PAGED,
+            ],
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/Document"},
+                            }
+                        }
+                    },
+                }
+            },
+        }
+    }
     spec["components"]["schemas"]["AuditEvent"] = {
         "type": "object",
         "properties": {"id": {"type": "string"}, "action": {"type": "string"}},
@@ -186,3 +222,36 @@ async def test_octet_stream_body_from_sync_file_is_streamed(
     assert request.headers["Content-Type"] == "application/octet-stream"
     assert request.headers["Content-Length"] == str(len(data))
     assert request.read() == data
+
+
+async def test_bare_array_paging_with_required_query_enum_date_and_header(
+    regenerated: ModuleType, sender: HttpxSender, httpx_mock: HTTPXMock
+) -> None:
+    import datetime
+
+    models = importlib.import_module("regen_pkg._generated.models")
+    resources = regenerated.Resources(sender)
+    httpx_mock.add_response(json=[{"id": "a"}, {"id": "b"}])
+    httpx_mock.add_response(json=[])
+    since = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.UTC)
+    found = await collect(
+        resources.documents.search(
+            "ws1",
+            q="due diligence",
+            sort=models.SearchDocumentsSort.DESC,
+            since=since,
+            x_trace_id="t-1",
+            page_size=2,
+        )
+    )
+    assert [d.id for d in found] == ["a", "b"]
+    first, second = httpx_mock.get_requests()
+    assert dict(first.url.params) == {
+        "q": "due diligence",
+        "sort": "desc",
+        "since": "2024-05-06T07:08:09+00:00",
+        "offset": "0",
+        "limit": "2",
+    }
+    assert second.url.params["offset"] == "2"
+    assert first.headers["X-Trace-Id"] == "t-1"
