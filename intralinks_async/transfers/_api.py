@@ -132,10 +132,10 @@ class RemoteAPI:
         *,
         name: str,
         note: str | None,
-        payload: AsyncIterable[bytes],
+        payload: bytes | AsyncIterable[bytes],
         size: int | None,
     ) -> Document:
-        """uploadDocument with a streamed, non-replayable payload."""
+        """uploadDocument (the client never re-sends a POST: retries are decided by the caller)."""
         file = File(payload=payload, file_name=name, size=size)
         kwargs: dict[str, Any] = {"file": file, "folder_id": folder_id, "name": name}
         if note is not None:
