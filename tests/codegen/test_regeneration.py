@@ -6,6 +6,7 @@ import copy
 import importlib
 import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,3 +256,33 @@ async def test_bare_array_paging_with_required_query_enum_date_and_header(
     }
     assert second.url.params["offset"] == "2"
     assert first.headers["X-Trace-Id"] == "t-1"
+
+
+@pytest.mark.slow
+def test_regenerated_code_is_mypy_strict_clean(regenerated: ModuleType, tmp_path: Path) -> None:
+    """New spec features render into code that still passes mypy --strict."""
+    import subprocess
+
+    package_root = Path(regenerated.__file__).parents[1]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--python-version",
+            "3.11",
+            "--follow-imports",
+            "silent",
+            "--cache-dir",
+            str(tmp_path / "mypy-cache"),
+            "-p",
+            "regen_pkg",
+        ],
+        cwd=package_root.parent,
+        env={**os.environ, "MYPYPATH": str(GENERATED.parents[1])},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
