@@ -112,6 +112,7 @@ class FileDownload:
         self._nchunks = 0
         self._done_send: Any = None
         self._done_receive: Any = None
+        self._expected_size: int | None = None
         self._sha1: Any = None
 
     # -- helpers -------------------------------------------------------------------------
@@ -157,6 +158,7 @@ class FileDownload:
             document = await self.api.get_document(self.workspace_id, self.document_id)
         expected_size = doc_size(document)
         expected_hash = doc_hash(document)
+        self._expected_size = expected_size
         ranged = False
         async with AtomicFileWriter(self.dest) as writer:
             self._writer = writer
@@ -221,6 +223,12 @@ class FileDownload:
                         raise TransferError(f"{self._label()}: bad Content-Range on 206")
                     self._pin(s.headers)
                     self._total = parsed[2]
+                    if self._expected_size is not None and self._total != self._expected_size:
+                        started = True  # not worth retrying
+                        raise DocumentChangedError(
+                            f"{self._label()} is {self._total} bytes but its metadata says "
+                            f"{self._expected_size}: it changed since it was listed"
+                        )
                     self._nchunks = max(1, -(-self._total // self.chunk_size))
                     self._chunks = iter(range(1, self._nchunks))
                     if self.verify:

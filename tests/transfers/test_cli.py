@@ -92,3 +92,68 @@ def test_missing_credentials_is_a_clear_error(
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(SystemExit, match="credentials needed"):
         main(["ls", "--base-url", "http://127.0.0.1:9"])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+def test_ctrl_c_stops_and_journal_resumes(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    from .conftest import duplicates, remote_documents
+
+    src = tmp_path / "room"
+    build_tree(src, 120, seed=8, big=0)
+    journal = tmp_path / "j.db"
+    with served(latency=0.02) as (app, url):
+
+        async def make_ws() -> str:
+            async with connect(url) as client:
+                return await new_workspace(client)
+
+        ws = anyio.run(make_ws)
+        env = dict(
+            os.environ,
+            INTRALINKS_BASE_URL=url,
+            INTRALINKS_CLIENT_ID="demo",
+            INTRALINKS_CLIENT_SECRET="demo-secret",
+        )
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "intralinks_async.cli",
+                "upload",
+                str(src),
+                ws,
+                "--journal",
+                str(journal),
+                "--concurrency",
+                "4",
+                "--quiet",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while len(remote_documents(app, ws)) < 20:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 130, err
+        assert "interrupted" in err and "--journal" in err
+        assert len(remote_documents(app, ws)) < 120
+
+        async def resume() -> None:
+            async with connect(url) as client:
+                report = await client.transfers.upload_tree(src, ws, journal=journal)
+                assert report.ok, report.failures
+                assert report.skipped >= 20
+
+        anyio.run(resume)
+        assert len(remote_documents(app, ws)) == 120
+        assert duplicates(app, ws) == []

@@ -249,3 +249,17 @@ async def test_hostile_remote_names_stay_inside_dest(tmp_path: Path) -> None:
             outside = [p for p in tmp_path.rglob("*") if p.is_file() and dest not in p.parents]
             assert outside == []
             assert not any(is_temp_name(p.name) for p in written)
+
+
+async def test_stale_metadata_size_is_a_change(tmp_path: Path) -> None:
+    from intralinks_async.transfers._api import RemoteAPI
+    from intralinks_async.transfers.download import FileDownload
+
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws, doc, data = await _seeded(app, client, MiB)
+            stale = await client.documents.get(ws, doc)
+            app.state.emulator.replace_document_content(ws, doc, b"shorter now")
+            with pytest.raises(DocumentChangedError):
+                await FileDownload(RemoteAPI(client), ws, doc, tmp_path / "x").run(document=stale)
+            assert _listing(tmp_path) == []
