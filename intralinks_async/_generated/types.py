@@ -212,7 +212,7 @@ async def _checked(
 ) -> AsyncIterator[bytes]:
     """Stream ``source``, enforcing its declared ``size`` and the absence of ``delimiter``."""
     sent = 0
-    tail = b""
+    tail = b"\r\n"  # the part head ends with CRLF: a payload starting "--boundary" clashes too
     keep = len(delimiter) - 1 if delimiter else 0
     async for chunk in _iter_source(source):
         if not chunk:

@@ -281,3 +281,11 @@ def test_streamed_payload_containing_the_boundary_is_refused() -> None:
     )
     with pytest.raises(ValueError, match="boundary"):
         anyio.run(_drain, split.content)
+
+
+def test_streamed_payload_starting_with_the_boundary_is_refused() -> None:
+    body = encode_multipart(
+        [("file", File(payload=_aiter([b"--fixedb", b"oundary--\r\n"])))], boundary="fixedboundary"
+    )
+    with pytest.raises(ValueError, match="boundary"):
+        anyio.run(_drain, body.content)
