@@ -242,6 +242,8 @@ class IntralinksClient(Resources):
         self._owns_transport = True
         self._http: httpx.AsyncClient | None = None
         self._closed = False
+        # How retries wait; tests swap in a recorder.
+        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
         self.revoke_on_close = revoke_on_close
         self._authorize_url = authorize_url or f"{self._base_str}/oauth/authorize"
 
@@ -620,7 +622,7 @@ class IntralinksClient(Resources):
                             type(exc).__name__,
                             attempts,
                         )
-                    await anyio.sleep(delay)
+                    await self._sleep(delay)
                     continue
                 raise self._connection_error(exc, request, operation, attempts) from exc
 
@@ -660,7 +662,7 @@ class IntralinksClient(Resources):
                             status,
                             attempts,
                         )
-                    await anyio.sleep(delay)
+                    await self._sleep(delay)
                     continue
             response.extensions[ATTEMPTS_EXTENSION] = attempts
             return response
