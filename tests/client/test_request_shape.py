@@ -16,7 +16,12 @@ from intralinks_async.errors import NotFoundError
 
 API = "https://api.intralinks.com/v2"
 WS = {"id": "w1", "name": "Falcon", "type": "ATC"}
-TOKEN = {"access_token": "at-123", "refresh_token": "rt-456", "token_type": "Bearer", "expires_in": 3600}
+TOKEN = {
+    "access_token": "at-123",
+    "refresh_token": "rt-456",
+    "token_type": "Bearer",
+    "expires_in": 3600,
+}
 
 
 def client(**kwargs: object) -> IntralinksClient:
@@ -173,5 +178,14 @@ def test_default_transport_under_trio() -> None:
 
 def test_resources_and_transfers_are_exposed() -> None:
     c = IntralinksClient(access_token="t")
-    for tag in ("workspaces", "folders", "documents", "groups", "permissions", "splash", "custom_fields", "authentication"):
+    for tag in (
+        "workspaces",
+        "folders",
+        "documents",
+        "groups",
+        "permissions",
+        "splash",
+        "custom_fields",
+        "authentication",
+    ):
         assert getattr(c, tag)._sender is c
