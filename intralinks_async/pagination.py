@@ -120,7 +120,10 @@ class AsyncPaginator(Generic[T]):
         task_group, self._task_group = self._task_group, None
         assert task_group is not None
         task_group.cancel_scope.cancel()  # drop a prefetch nobody will consume
-        return await task_group.__aexit__(exc_type, exc, tb)
+        # Prefetch tasks never raise (their errors reach the consumer through result()),
+        # so the block's own exception propagates as is instead of in an ExceptionGroup.
+        await task_group.__aexit__(None, None, None)
+        return None
 
     async def pages(self) -> AsyncIterator[list[T]]:
         """Yield each non-empty page in order, stopping after a short page."""
