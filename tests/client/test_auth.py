@@ -54,10 +54,9 @@ def test_single_flight_under_trio() -> None:
         app = create_app()
         emu = app.state.emulator
         [ws_id] = emu.seed_workspaces(1)
-        async with make_client(app) as client:
-            async with anyio.create_task_group() as tg:
-                for _ in range(200):
-                    tg.start_soon(client.workspaces.get, ws_id)
+        async with make_client(app) as client, anyio.create_task_group() as tg:
+            for _ in range(200):
+                tg.start_soon(client.workspaces.get, ws_id)
         assert sum(emu.oauth.token_requests.values()) == 1
 
     anyio.run(main, backend="trio")

@@ -103,13 +103,12 @@ async def test_connection_refused_is_retried_then_raised(transport, sleeps) -> N
 
 async def test_stream_yields_an_unread_body(app, emu, loopback_url) -> None:
     [ws_id] = emu.seed_workspaces(1)
-    async with IntralinksClient(
-        loopback_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    ) as client:
-        async with client.stream("GET", f"/workspaces/{ws_id}", operation="getWorkspace") as resp:
-            assert resp.status_code == 200
-            assert resp.extensions["intralinks_attempts"] == 1
-            body = b"".join([chunk async for chunk in resp.aiter_bytes()])
+    client = IntralinksClient(loopback_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    path = f"/workspaces/{ws_id}"
+    async with client, client.stream("GET", path, operation="getWorkspace") as resp:
+        assert resp.status_code == 200
+        assert resp.extensions["intralinks_attempts"] == 1
+        body = b"".join([chunk async for chunk in resp.aiter_bytes()])
     assert ws_id.encode() in body
 
 

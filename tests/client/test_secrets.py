@@ -1,0 +1,84 @@
+"""No secret or token in DEBUG logs, reprs or exception strings."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from client_helpers import CLIENT_SECRET, SleepRecorder, make_client
+
+from intralinks_async import FileTokenStore, OAuth2Auth, TokenSet
+from intralinks_async._logging import SecretStr, redact_headers
+from intralinks_async.errors import APIStatusError, AuthenticationError, IntralinksError
+from intralinks_async.testing import create_app
+
+SECRET = "Sup3r-Secret-Value-XYZ"
+
+
+def test_secret_str_and_token_set_hide_values() -> None:
+    secret = SecretStr(SECRET)
+    for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}"):
+        assert SECRET not in text
+    assert secret.get_secret_value() == SECRET
+    assert secret == SecretStr(SECRET) and secret != SecretStr("other")
+    token = TokenSet("access-XYZ", expires_at=1.0, refresh_token="refresh-XYZ")
+    assert "XYZ" not in repr(token) and "XYZ" not in str(token)
+    auth = OAuth2Auth.client_credentials("cid", SECRET)
+    assert SECRET not in repr(auth) and SECRET not in str(auth)
+    assert "cid" in repr(auth)
+    assert redact_headers([("Authorization", "Bearer x"), ("X-Ok", "1")]) == {
+        "Authorization": "[REDACTED]",
+        "X-Ok": "1",
+    }
+    assert "XYZ" not in repr(FileTokenStore("/tmp/x-XYZ-free.json")).replace("x-XYZ", "")
+
+
+async def test_no_secret_in_debug_logs_reprs_or_errors(caplog: pytest.LogCaptureFixture) -> None:
+    app = create_app(clients={"demo": CLIENT_SECRET, "other": SECRET})
+    emu = app.state.emulator
+    [ws_id] = emu.seed_workspaces(1)
+    caplog.set_level(logging.DEBUG, logger="intralinks_async")
+    texts: list[str] = []
+    secrets: set[str] = {SECRET, CLIENT_SECRET}
+    sleeps = SleepRecorder()
+
+    async with make_client(app, client_id="other", client_secret=SECRET, sleep=sleeps) as client:
+        texts.append(repr(client))
+        texts.append(str(client))
+        await client.workspaces.get(ws_id)
+        first = client.auth.token
+        secrets |= {first.access_token, first.refresh_token}
+        emu.revoke_all_tokens()  # 401 -> refresh -> replay (logged)
+        await client.workspaces.get(ws_id)
+        second = client.auth.token
+        secrets |= {second.access_token, second.refresh_token}
+        emu.inject_fault("503", count=10, operation="getWorkspace")
+        for exc_type, call in (
+            (APIStatusError, client.workspaces.get(ws_id)),  # retried 503s, then raised
+            (APIStatusError, client.workspaces.get("missing")),
+        ):
+            with pytest.raises(exc_type) as info:
+                await call
+            texts += [str(info.value), repr(info.value), str(info.value.body)]
+        texts.append(repr(client.auth.token))
+        texts.append(repr(client))
+
+    async with make_client(app, client_id="other", client_secret="wrong-" + SECRET) as bad:
+        with pytest.raises(AuthenticationError) as info:
+            await bad.workspaces.get(ws_id)
+        texts += [str(info.value), repr(info.value), str(info.value.body), repr(bad)]
+    secrets.add("wrong-" + SECRET)
+
+    async with make_client(app, redirect_uri="https://app/cb") as code_client:
+        _, state = code_client.authorization_url()
+        with pytest.raises(IntralinksError) as info:
+            await code_client.exchange_code("bogus-code-XYZ", state=state)
+        texts += [str(info.value), repr(info.value)]
+
+    logs = caplog.text
+    assert "request GET" in logs and "response 401" in logs and "retrying GET" in logs
+    assert "requesting token" in logs
+    joined = "\n".join(texts) + "\n" + logs
+    for secret in secrets:
+        assert secret and secret not in joined, "a secret leaked"
+    assert "bogus-code-XYZ" not in joined
