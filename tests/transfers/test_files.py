@@ -263,3 +263,22 @@ async def test_stale_metadata_size_is_a_change(tmp_path: Path) -> None:
             with pytest.raises(DocumentChangedError):
                 await FileDownload(RemoteAPI(client), ws, doc, tmp_path / "x").run(document=stale)
             assert _listing(tmp_path) == []
+
+
+def test_round_trip_under_trio(tmp_path: Path) -> None:
+    data = os.urandom(MiB + 321)
+
+    async def main() -> None:
+        with served(fault_rate=0.2, fault_seed=5) as (app, url):
+            async with connect(url) as client:
+                ws = await new_workspace(client)
+                folder = app.state.emulator.seed_folder(ws, "f")
+                doc = await client.transfers.upload_file(ws, folder, data, name="t.bin")
+                out = tmp_path / "t.bin"
+                await client.transfers.download_file(ws, doc.id, out, chunk_size=64 * 1024)
+                assert out.read_bytes() == data
+                assert len(remote_documents(app, ws)) == 1
+
+    import anyio
+
+    anyio.run(main, backend="trio")
