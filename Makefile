@@ -1,5 +1,13 @@
 # Developer entry points. PY selects the virtualenv's interpreter; tools come from its bin/.
+# With the default PY, the first target that needs it creates .venv and installs the
+# project with its dev extras (again whenever pyproject.toml changes).
 PY ?= .venv/bin/python
+BOOTSTRAP_PYTHON ?= python3
+ifeq ($(PY),.venv/bin/python)
+ENV := .venv/.installed
+else
+ENV :=
+endif
 VENV_BIN := $(abspath $(dir $(PY)))
 SPEC := openapi/intralinks-api-openapi.yml
 GEN_DIR := intralinks_async/_generated
@@ -14,14 +22,22 @@ define render
 		--output-path "$(1)/_generated" --fail-on-warning
 endef
 
-.PHONY: generate check-generated lint typecheck test
+.PHONY: install generate check-generated lint typecheck test demo bench bench-transport bench-transfers bench-emulator
 
-generate:
+install: $(ENV)
+
+.venv/.installed: pyproject.toml
+	$(BOOTSTRAP_PYTHON) -m venv .venv
+	.venv/bin/python -m pip install --quiet --upgrade pip
+	.venv/bin/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+generate: $(ENV)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(MAKE) --no-print-directory _render OUT="$$tmp" && \
 	rm -rf $(GEN_DIR) && cp -r "$$tmp/_generated" $(GEN_DIR)
 
-check-generated:
+check-generated: $(ENV)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(MAKE) --no-print-directory _render OUT="$$tmp" && \
 	diff -r -x __pycache__ "$$tmp/_generated" $(GEN_DIR) && echo "generated code is up to date"
@@ -30,13 +46,29 @@ check-generated:
 _render:
 	$(call render,$(OUT))
 
-lint:
+lint: $(ENV)
 	"$(VENV_BIN)/ruff" check .
 	"$(VENV_BIN)/ruff" format --check .
 	"$(VENV_BIN)/mypy" intralinks_async
 
-typecheck:
+typecheck: $(ENV)
 	"$(VENV_BIN)/mypy" intralinks_async
 
-test:
+test: $(ENV)
 	$(PY) -m pytest -q
+
+# The main job: a verified bulk migration to and from the embedded emulator.
+demo: $(ENV)
+	"$(VENV_BIN)/intralinks-async" demo
+
+# Benchmarks print tables of medians and ratios measured in one run (never run by tests).
+bench: bench-transport bench-transfers bench-emulator
+
+bench-transport: $(ENV)
+	$(PY) bench/transport_bench.py
+
+bench-transfers: $(ENV)
+	$(PY) bench/transfer_bench.py
+
+bench-emulator: $(ENV)
+	$(PY) bench/emulator_rss.py
