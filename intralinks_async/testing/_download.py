@@ -76,11 +76,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
             return False
         return max(0, size - suffix), size - 1
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+    if last and int(last) < start:
         return None
     if start >= size:
         return False
+    end = int(last) if last else size - 1
     return start, min(end, size - 1)
 
 
