@@ -66,7 +66,7 @@ class OAuthState:
 
     Counters (for tests): ``token_requests[grant_type]`` counts every request to
     ``/oauth/token`` (successful or not, ``"<invalid>"`` for a missing/unknown grant),
-    ``tokens_issued[grant_type]`` counts successful ones, ``revocations`` counts calls
+    ``tokens_issued[grant_type]`` counts successful ones, ``revocations`` counts well-formed calls
     to ``/oauth/revoke``, ``auth_failures[subcode]`` counts rejected API requests.
     """
 

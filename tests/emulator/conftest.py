@@ -27,14 +27,21 @@ class Api:
         assert r.status_code == 201, r.text
         return r.json()
 
-    async def folder(self, ws: str, name: str = "Financials", parent: str | None = None) -> dict[str, Any]:
+    async def folder(
+        self, ws: str, name: str = "Financials", parent: str | None = None
+    ) -> dict[str, Any]:
         body = {"name": name} | ({"parentId": parent} if parent else {})
         r = await self.http.post(f"/workspaces/{ws}/folders", json=body)
         assert r.status_code == 201, r.text
         return r.json()
 
     async def upload(
-        self, ws: str, folder: str, filename: str = "report.pdf", data: bytes = b"%PDF-1.7 hi", **fields: str
+        self,
+        ws: str,
+        folder: str,
+        filename: str = "report.pdf",
+        data: bytes = b"%PDF-1.7 hi",
+        **fields: str,
     ) -> dict[str, Any]:
         r = await self.http.post(
             f"/workspaces/{ws}/documents",

@@ -79,7 +79,9 @@ async def test_delete_and_unknown_ids(api: Api) -> None:
     doc = await api.upload(ws, f)
     assert (await api.http.delete(f"/workspaces/{ws}/documents/{doc['id']}")).status_code == 204
     for method, suffix in [("GET", ""), ("GET", "/download"), ("DELETE", ""), ("PUT", "")]:
-        r = await api.http.request(method, f"/workspaces/{ws}/documents/{doc['id']}{suffix}", json={})
+        r = await api.http.request(
+            method, f"/workspaces/{ws}/documents/{doc['id']}{suffix}", json={}
+        )
         assert r.status_code == 404
         assert r.json()["status"]["subcode"] == "DOCUMENT_NOT_FOUND"
 
@@ -125,7 +127,7 @@ async def test_upload_to_unknown_workspace(api: Api) -> None:
 async def test_boundary_like_content_survives(api: Api) -> None:
     ws = (await api.workspace())["id"]
     f = (await api.folder(ws))["id"]
-    data = b"--+++\r\nContent-Disposition: form-data; name=\"folderId\"\r\n\r\nX\r\n--+++--" * 100
+    data = b'--+++\r\nContent-Disposition: form-data; name="folderId"\r\n\r\nX\r\n--+++--' * 100
     doc = await api.upload(ws, f, "tricky.bin", data)
     r = await api.http.get(f"/workspaces/{ws}/documents/{doc['id']}/download")
     assert r.content == data and doc["folderId"] == f

@@ -26,11 +26,15 @@ async def test_update_moves_and_bumps_version(api: Api) -> None:
     a = await api.folder(ws, "A")
     b = await api.folder(ws, "B")
     c = await api.folder(ws, "C", parent=a["id"])
-    r = await api.http.put(f"/workspaces/{ws}/folders/{c['id']}", json={"name": "C2", "parentId": b["id"]})
+    r = await api.http.put(
+        f"/workspaces/{ws}/folders/{c['id']}", json={"name": "C2", "parentId": b["id"]}
+    )
     assert r.status_code == 200
     moved = r.json()
     assert moved["name"] == "C2" and moved["parentId"] == b["id"] and moved["version"] == 2
-    folders = {f["id"]: f for f in (await api.http.get(f"/workspaces/{ws}/folders")).json()["folder"]}
+    folders = {
+        f["id"]: f for f in (await api.http.get(f"/workspaces/{ws}/folders")).json()["folder"]
+    }
     assert folders[a["id"]]["hasChildFolders"] is False
     assert folders[b["id"]]["hasChildFolders"] is True
     # a folder cannot move under its own descendant
@@ -50,7 +54,8 @@ async def test_delete_removes_subtree_documents_and_permissions(api: Api) -> Non
     g = (await api.http.post(f"/workspaces/{ws}/groups", json={"name": "G"})).json()["id"]
     for fid in (sub["id"], keep["id"]):
         r = await api.http.post(
-            f"/workspaces/{ws}/permissions", json={"groupId": g, "folderId": fid, "permission": "SEE"}
+            f"/workspaces/{ws}/permissions",
+            json={"groupId": g, "folderId": fid, "permission": "SEE"},
         )
         assert r.status_code == 201
 
@@ -70,7 +75,9 @@ async def test_child_delete_clears_parent_flag(api: Api) -> None:
     top = await api.folder(ws, "Top")
     sub = await api.folder(ws, "Sub", parent=top["id"])
     await api.http.delete(f"/workspaces/{ws}/folders/{sub['id']}")
-    assert (await api.http.get(f"/workspaces/{ws}/folders/{top['id']}")).json()["hasChildFolders"] is False
+    assert (await api.http.get(f"/workspaces/{ws}/folders/{top['id']}")).json()[
+        "hasChildFolders"
+    ] is False
 
 
 async def test_folder_requires_name(api: Api) -> None:

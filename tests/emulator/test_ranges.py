@@ -51,7 +51,9 @@ async def test_unsatisfiable_range_is_416(api: Api, header: str) -> None:
     assert r.headers["content-range"] == f"bytes */{len(DATA)}"
 
 
-@pytest.mark.parametrize("header", ["bytes=0-1,5-6", "items=0-5", "bytes=9-3", "bytes=x-y", "bytes"])
+@pytest.mark.parametrize(
+    "header", ["bytes=0-1,5-6", "items=0-5", "bytes=9-3", "bytes=x-y", "bytes"]
+)
 async def test_ignored_range_sends_whole_body(api: Api, header: str) -> None:
     _, path = await _doc(api)
     r = await api.http.get(path + "/download", headers={"Range": header})
@@ -64,7 +66,9 @@ async def test_if_range_and_etag_change(api: Api) -> None:
     etag = full.headers["etag"]
     r = await api.http.get(path + "/download", headers={"Range": "bytes=0-9", "If-Range": etag})
     assert r.status_code == 206 and r.content == DATA[:10]
-    r = await api.http.get(path + "/download", headers={"Range": "bytes=0-9", "If-Range": '"other"'})
+    r = await api.http.get(
+        path + "/download", headers={"Range": "bytes=0-9", "If-Range": '"other"'}
+    )
     assert r.status_code == 200 and r.content == DATA
 
     doc_id = path.rsplit("/", 1)[1]
@@ -82,7 +86,9 @@ async def test_empty_document_range_is_416(api: Api) -> None:
     ws = (await api.workspace())["id"]
     f = (await api.folder(ws))["id"]
     doc = await api.upload(ws, f, "e", b"")
-    r = await api.http.get(f"/workspaces/{ws}/documents/{doc['id']}/download", headers={"Range": "bytes=0-"})
+    r = await api.http.get(
+        f"/workspaces/{ws}/documents/{doc['id']}/download", headers={"Range": "bytes=0-"}
+    )
     assert r.status_code == 416 and r.headers["content-range"] == "bytes */0"
 
 
@@ -107,9 +113,13 @@ async def test_ranges_false_ignores_range(tmp_path: Any) -> None:
     ws = emu.seed_workspaces(1)[0]
     f = emu.seed_folder(ws, "F")
     doc = emu.seed_document(ws, f, "x.bin", DATA)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://e") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://e"
+    ) as http:
         http.headers["Authorization"] = f"Bearer {await get_token(http)}"
-        r = await http.get(f"/workspaces/{ws}/documents/{doc}/download", headers={"Range": "bytes=0-9"})
+        r = await http.get(
+            f"/workspaces/{ws}/documents/{doc}/download", headers={"Range": "bytes=0-9"}
+        )
     assert r.status_code == 200 and r.content == DATA
     assert r.headers["accept-ranges"] == "none" and "content-range" not in r.headers
     assert os.listdir(tmp_path / "blobs")  # data_dir is used

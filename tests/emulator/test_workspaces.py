@@ -18,7 +18,9 @@ async def test_create_get_update_delete(api: Api) -> None:
     r = await api.http.get(f"/workspaces/{ws['id']}")
     assert r.status_code == 200 and r.json() == ws
 
-    r = await api.http.put(f"/workspaces/{ws['id']}", json={"name": "Renamed", "phase": "OPEN", "id": "x"})
+    r = await api.http.put(
+        f"/workspaces/{ws['id']}", json={"name": "Renamed", "phase": "OPEN", "id": "x"}
+    )
     assert r.status_code == 200
     updated = r.json()
     assert updated["name"] == "Renamed" and updated["phase"] == "OPEN" and updated["id"] == ws["id"]
@@ -65,7 +67,14 @@ async def test_paging_is_stable_and_complete(api: Api) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"offset": -1}, {"limit": -5}, {"limit": 0}, {"offset": "abc"}, {"limit": "1.5"}, {"offset": ""}],
+    [
+        {"offset": -1},
+        {"limit": -5},
+        {"limit": 0},
+        {"offset": "abc"},
+        {"limit": "1.5"},
+        {"offset": ""},
+    ],
 )
 async def test_invalid_paging_is_400(api: Api, params: dict[str, object]) -> None:
     r = await api.http.get("/workspaces", params=params)
@@ -81,10 +90,13 @@ async def test_type_filter(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [b"{}", b'{"name": 5}', b"[1]", b"not json", b'{"name": "  "}', b'{"name": "x", "host": true}']
+    "body",
+    [b"{}", b'{"name": 5}', b"[1]", b"not json", b'{"name": "  "}', b'{"name": "x", "host": true}'],
 )
 async def test_invalid_bodies_are_400(api: Api, body: bytes) -> None:
-    r = await api.http.post("/workspaces", content=body, headers={"Content-Type": "application/json"})
+    r = await api.http.post(
+        "/workspaces", content=body, headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400
     assert r.json()["ErrorCode"]
 
