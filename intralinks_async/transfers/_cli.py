@@ -194,6 +194,8 @@ def _managed(bars: Any) -> AbstractContextManager[Any]:
 
 
 def _run_upload(args: argparse.Namespace) -> int:
+    from intralinks_async.transfers._api import doc_size, opt_str
+
     async def main() -> int:
         bars = _bars(args, "upload")
         async with _client(args) as client:
@@ -210,7 +212,15 @@ def _run_upload(args: argparse.Namespace) -> int:
                         progress=bars,
                     )
                 if args.json:
-                    print(json.dumps({"id": doc.id, "name": doc.name, "fileSize": doc.file_size}))
+                    print(
+                        json.dumps(
+                            {
+                                "id": opt_str(doc.id),
+                                "name": opt_str(doc.name),
+                                "fileSize": doc_size(doc),
+                            }
+                        )
+                    )
                 elif not args.quiet:
                     print(f"uploaded {doc.name} as document {doc.id}")
                 return 0
