@@ -13,7 +13,7 @@ Rows:
                           aiohttp-backed transport, static token, JSON parsed into the model
   SDK over httpx pool     the same with ``transport=httpx.AsyncHTTPTransport()``
 
-Usage: ``python bench/transport_bench.py [--rounds 7] [--seconds 1.0]``; exits 1 below target.
+Usage: ``python bench/transport_bench.py [--rounds 9] [--seconds 1.0]``; exits 1 below target.
 """
 
 from __future__ import annotations
@@ -117,8 +117,10 @@ async def run(base_url: str, rounds: int, seconds: float) -> dict[tuple[str, int
         for _name, call in rows:  # warm-up: open connections, fill caches
             await drive(call, 64, 0.3)
         for round_no in range(rounds):
+            # Alternate which of the pair goes first, so drift does not favour either.
+            order = rows if round_no % 2 == 0 else [rows[1], rows[0], *rows[2:]]
             for concurrency in CONCURRENCY:
-                for name, call in rows:
+                for name, call in order:
                     rate = await drive(call, concurrency, seconds)
                     results.setdefault((name, concurrency), []).append(rate)
             print(f"round {round_no + 1}/{rounds} done", file=sys.stderr)
@@ -152,7 +154,7 @@ def report(results: dict[tuple[str, int], list[float]]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--seconds", type=float, default=1.0, help="length of one measurement")
     parser.add_argument("--workers", default="1", help="nginx worker_processes")
     args = parser.parse_args()

@@ -25,7 +25,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 from urllib.parse import quote, urlencode
 
 import anyio
@@ -44,6 +44,9 @@ from intralinks_async.auth import (
     token_request_replayable,
 )
 from intralinks_async.errors import APIConnectionError, APITimeoutError, IntralinksError
+
+if TYPE_CHECKING:
+    from intralinks_async.transfers import Transfers
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "IntralinksClient"]
 
@@ -370,13 +373,15 @@ class IntralinksClient(Resources):
         return transport
 
     @property
-    def transfers(self) -> Any:
+    def transfers(self) -> Transfers:
         """Chunked/concurrent uploads and downloads (``intralinks_async.transfers``)."""
-        transfers = self.__dict__.get("_transfers")
+        transfers: Transfers | None = self.__dict__.get("_transfers")
         if transfers is None:
+            # Imported on first use: the client does not depend on transfers at import time.
             module = import_module("intralinks_async.transfers")
             transfers = module.Transfers(self)
             self.__dict__["_transfers"] = transfers
+        assert transfers is not None
         return transfers
 
     @property

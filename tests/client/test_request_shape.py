@@ -189,3 +189,5 @@ def test_resources_and_transfers_are_exposed() -> None:
         "authentication",
     ):
         assert getattr(c, tag)._sender is c
+    transfers = c.transfers  # imported lazily, built once
+    assert type(transfers).__name__ == "Transfers" and c.transfers is transfers
