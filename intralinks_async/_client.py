@@ -209,6 +209,8 @@ class IntralinksClient(Resources):
             )
         if url.query or url.fragment:
             raise ValueError("base_url must not carry a query or fragment")
+        if url.userinfo:
+            raise ValueError("base_url must not carry credentials (user:password@)")
         self.base_url = url.copy_with(path=url.path.rstrip("/") or "/")
         self._base_ref = url._uri_reference  # parsed once; each request replaces path/query
         self._base_path = url.raw_path.decode("ascii").rstrip("/")

@@ -82,3 +82,18 @@ def test_request_shape_with_pytest_httpx(backend: str, httpx_mock: HTTPXMock) ->
 
     run(backend, scenario)
     assert httpx_mock.get_requests()[-1].headers["authorization"] == "Bearer at"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_http_escape_hatch_shares_transport_and_auth(backend: str) -> None:
+    async def scenario() -> None:
+        app = create_app()
+        emu = app.state.emulator
+        [ws_id] = emu.seed_workspaces(1)
+        async with make_client(app) as client:
+            await client.workspaces.get(ws_id)
+            response = await client.http.get(f"/workspaces/{ws_id}")
+            assert response.status_code == 200 and response.json()["id"] == ws_id
+        assert sum(emu.oauth.token_requests.values()) == 1
+
+    run(backend, scenario)

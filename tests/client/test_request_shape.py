@@ -156,6 +156,8 @@ def test_base_url_rules() -> None:
         IntralinksClient(ok, access_token="t")
     with pytest.raises(ValueError):
         IntralinksClient("ftp://x", access_token="t")
+    with pytest.raises(ValueError, match="credentials"):
+        IntralinksClient("https://user:pw@api.example.com", access_token="t")
     with pytest.raises(ValueError):
         IntralinksClient(access_token="t", event_hooks={"sent": []})
     with pytest.raises(ValueError):
