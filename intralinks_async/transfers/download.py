@@ -341,24 +341,24 @@ class FileDownload:
 
     async def _consume(self, stream: Any, pos: list[int], end: int) -> None:
         """Write the body at ``pos[0]`` onwards (advancing it) up to ``end`` inclusive."""
-        buf = bytearray()
+        block = [bytearray()]
         try:
             async for piece in stream.aiter_bytes():
-                if pos[0] + len(buf) + len(piece) > end + 1:
+                if pos[0] + len(block[0]) + len(piece) > end + 1:
                     raise IntegrityError(f"{self._label()}: server sent more bytes than asked")
-                buf += piece
-                if len(buf) >= WRITE_BLOCK:
-                    await self._flush(buf, pos)
+                block[0] += piece
+                if len(block[0]) >= WRITE_BLOCK:
+                    await self._flush(block, pos)
         except Exception:
-            if buf:
-                await self._flush(buf, pos)
+            if block[0]:
+                await self._flush(block, pos)
             raise
-        if buf:
-            await self._flush(buf, pos)
+        if block[0]:
+            await self._flush(block, pos)
 
-    async def _flush(self, buf: bytearray, pos: list[int]) -> None:
-        data = bytes(buf)
-        buf.clear()
+    async def _flush(self, block: list[bytearray], pos: list[int]) -> None:
+        """Write the buffered block at ``pos[0]`` and start a new one (no copy)."""
+        data, block[0] = block[0], bytearray()
         await self._w.write_at(pos[0], data)
         pos[0] += len(data)
         if self.progress is not None:
@@ -397,15 +397,15 @@ class FileDownload:
 
     async def _stream_all(self, stream: Any) -> int:
         pos = [0]
-        buf = bytearray()
+        block = [bytearray()]
         async for piece in stream.aiter_bytes():
-            buf += piece
+            block[0] += piece
             if self._sha1 is not None:
                 self._sha1.update(piece)
-            if len(buf) >= WRITE_BLOCK:
-                await self._flush(buf, pos)
-        if buf:
-            await self._flush(buf, pos)
+            if len(block[0]) >= WRITE_BLOCK:
+                await self._flush(block, pos)
+        if block[0]:
+            await self._flush(block, pos)
         return pos[0]
 
 

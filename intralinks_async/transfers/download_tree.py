@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,11 @@ from intralinks_async.transfers.journal import Journal
 from intralinks_async.transfers.names import NameAllocator, is_temp_name, safe_join
 from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
 from intralinks_async.transfers.report import TransferFailure, TransferReport
-from intralinks_async.transfers.window import run_window
+from intralinks_async.transfers.window import run_window, unwrap_exception_group
 
 __all__ = ["download_tree"]
+
+_LISTING_CONCURRENCY = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,19 +115,35 @@ async def download_tree(
             _prepare_dirs, dest, [(), *[parts for _fid, parts in order if parts]]
         )
 
+        send, receive = anyio.create_memory_object_stream[_Item](max(16, concurrency * 4))
+
+        async def list_folder(entry: tuple[str, tuple[str, ...]]) -> None:
+            fid, parts = entry
+            docs = await with_retries(api, lambda: api.list_documents(workspace_id, fid))
+            docs.sort(key=lambda d: (opt_str(d.name) or "", opt_str(d.id) or ""))
+            # Names are allocated per directory, so the result does not depend on the
+            # order in which folders are listed.
+            alloc = allocators.setdefault(parts, NameAllocator())
+            batch = [_Item(d, (*parts, alloc.allocate(opt_str(d.name) or "_"))) for d in docs]
+            report.items_total += len(batch)
+            tracker.add_totals(items=len(batch), nbytes=sum(doc_size(d) or 0 for d in docs))
+            for item in batch:
+                await send.send(item)
+
+        def listing_failed(entry: tuple[str, tuple[str, ...]], exc: Exception) -> None:
+            report.failures.append(TransferFailure("/".join(entry[1]) + "/", exc))
+
+        async def produce() -> None:
+            # Folder listings run ahead of the downloads (a few at a time), so that a
+            # slow listing never stalls the transfer window.
+            async with send:
+                await run_window(
+                    order, list_folder, concurrency=_LISTING_CONCURRENCY, on_error=listing_failed
+                )
+
         async def items() -> AsyncIterator[_Item]:
-            for fid, parts in order:
-
-                def list_docs(f: str = fid) -> Awaitable[list[Any]]:
-                    return api.list_documents(workspace_id, f)
-
-                docs = await with_retries(api, list_docs)
-                docs.sort(key=lambda d: (opt_str(d.name) or "", opt_str(d.id) or ""))
-                alloc = allocators.setdefault(parts, NameAllocator())
-                batch = [_Item(d, (*parts, alloc.allocate(opt_str(d.name) or "_"))) for d in docs]
-                report.items_total += len(batch)
-                tracker.add_totals(items=len(batch), nbytes=sum(doc_size(d) or 0 for d in docs))
-                for item in batch:
+            async with receive:
+                async for item in receive:
                     yield item
 
         async def fetch(item: _Item) -> None:
@@ -147,7 +165,12 @@ async def download_tree(
             if jrnl is not None:
                 jrnl.failed(item.key, f"{type(exc).__name__}: {exc}")
 
-        await run_window(items(), fetch, concurrency=concurrency, on_error=failed)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(produce)
+                await run_window(items(), fetch, concurrency=concurrency, on_error=failed)
+        except BaseExceptionGroup as group:
+            raise unwrap_exception_group(group) from None
     finally:
         if jrnl is not None:
             jrnl.close()

@@ -58,3 +58,18 @@ async def test_upload_into_given_parent_folder(tmp_path: Path) -> None:
             assert down.ok
             assert (mirror / "top.txt").read_bytes() == b"top"
             assert (mirror / "x" / "y" / "deep.txt").read_bytes() == b"deep"
+
+
+async def test_failed_folder_listing_is_reported_not_raised(tmp_path: Path) -> None:
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            emu = app.state.emulator
+            good = emu.seed_folder(ws, "good")
+            emu.seed_document(ws, good, "a.txt", b"a")
+            await client.transfers.download_tree(ws, tmp_path / "warm")  # token, pools
+            emu.inject_fault("503", 1000, operation="listDocuments")
+            report = await client.transfers.download_tree(ws, tmp_path / "m")
+            assert not report.ok
+            assert [f.path for f in report.failures] == ["good/"]
+            assert report.retries > 0
