@@ -31,7 +31,8 @@ def _api_endpoint(emu: Emulator, handlers: Mapping[str, tuple[str, Handler]]) ->
     oauth = emu.oauth
 
     async def endpoint(request: Request) -> Response:
-        operation, handler = handlers[request.method]
+        method = request.method
+        operation, handler = handlers["GET" if method == "HEAD" else method]
         requests[operation] += 1
         fault = faults.draw(operation)
         if emu.latency > 0:

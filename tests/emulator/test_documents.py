@@ -140,3 +140,13 @@ async def test_empty_document(api: Api) -> None:
     assert doc["fileSize"] == 0
     r = await api.http.get(f"/workspaces/{ws}/documents/{doc['id']}/download")
     assert r.status_code == 200 and r.content == b""
+
+
+async def test_head_download_and_method_not_allowed(api: Api) -> None:
+    ws = (await api.workspace())["id"]
+    f = (await api.folder(ws))["id"]
+    doc = await api.upload(ws, f, "h.bin", b"12345")
+    r = await api.http.head(f"/workspaces/{ws}/documents/{doc['id']}/download")
+    assert r.status_code == 200 and r.headers["content-length"] == "5" and r.content == b""
+    r = await api.http.patch(f"/workspaces/{ws}")
+    assert r.status_code == 405 and r.json()["ErrorCode"] == "METHOD_NOT_ALLOWED"
