@@ -8,7 +8,9 @@ Memory use is bounded by the chunk size whatever the document's size.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -28,6 +30,21 @@ class ParsedUpload:
     fields: dict[str, str] = field(default_factory=dict)
     blob: Blob | None = None
     filename: str | None = None
+
+
+_EXTENDED = re.compile(rb"filename\*\s*=\s*([A-Za-z0-9!#$&+.^_`|~-]+)'[^']*'([^;\s]+)")
+
+
+def _extended_filename(disposition: bytes) -> str | None:
+    """The RFC 5987/6266 ``filename*=charset''pct-encoded`` value, if any."""
+    match = _EXTENDED.search(disposition)
+    if match is None:
+        return None
+    charset = match.group(1).decode("ascii").lower()
+    try:
+        return unquote(match.group(2).decode("ascii"), encoding=charset, errors="replace")
+    except (LookupError, UnicodeDecodeError):
+        return None
 
 
 class _Collector:
@@ -73,8 +90,12 @@ class _Collector:
         if name == "file":
             if self.writer is not None or self._committed_file:
                 raise bad_request("INVALID_MULTIPART", "more than one 'file' part", "send one file")
+            raw = self._headers.get(b"content-disposition", b"")
+            extended = _extended_filename(raw)
             filename = params.get(b"filename")
-            if filename is not None:
+            if extended is not None:
+                self.result.filename = extended
+            elif filename is not None:
                 self.result.filename = filename.decode("utf-8", "replace")
             self.writer = self.store.writer()
             self._target = self.writer

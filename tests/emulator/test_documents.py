@@ -150,3 +150,29 @@ async def test_head_download_and_method_not_allowed(api: Api) -> None:
     assert r.status_code == 200 and r.headers["content-length"] == "5" and r.content == b""
     r = await api.http.patch(f"/workspaces/{ws}")
     assert r.status_code == 405 and r.json()["ErrorCode"] == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        "form-data; name=\"file\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
+        'form-data; name="file"; filename="resume.pdf"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9.pdf',
+        'form-data; name="file"; filename="résumé.pdf"',
+    ],
+)
+async def test_non_ascii_filenames(api: Api, disposition: str) -> None:
+    ws = (await api.workspace())["id"]
+    f = (await api.folder(ws))["id"]
+    body = (
+        f'--bnd\r\nContent-Disposition: form-data; name="folderId"\r\n\r\n{f}\r\n'
+        f"--bnd\r\nContent-Disposition: {disposition}\r\n\r\ndata\r\n--bnd--\r\n"
+    ).encode()
+    r = await api.http.post(
+        f"/workspaces/{ws}/documents",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=bnd"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "résumé.pdf" and r.json()["extension"] == "pdf"
+    dl = await api.http.get(f"/workspaces/{ws}/documents/{r.json()['id']}/download")
+    assert dl.headers["content-disposition"] == "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"
