@@ -11,7 +11,9 @@ Rows:
   httpx (raw)             httpx.AsyncClient.get (httpx's default pool)
   SDK (default)           ``await client.workspaces.get(id)``: IntralinksClient on its default
                           aiohttp-backed transport, static token, JSON parsed into the model
-  SDK over httpx pool     the same with ``transport=httpx.AsyncHTTPTransport()``
+  SDK request(), no parse ``client.request("GET", ...)``: the client layer alone, without the
+                          generated layer's JSON/model parsing
+  SDK over httpx pool     the same as "SDK" with ``transport=httpx.AsyncHTTPTransport()``
 
 Usage: ``python bench/transport_bench.py [--rounds 9] [--seconds 1.0]``; exits 1 below target.
 """
@@ -98,6 +100,11 @@ async def run(base_url: str, rounds: int, seconds: float) -> dict[tuple[str, int
     async def sdk_call() -> object:
         return await sdk.workspaces.get(WORKSPACE_ID)
 
+    path = f"/workspaces/{WORKSPACE_ID}"
+
+    async def sdk_request_call() -> object:
+        return await sdk.request("GET", path, operation="getWorkspace")
+
     async def sdk_httpx_call() -> object:
         return await sdk_httpx.workspaces.get(WORKSPACE_ID)
 
@@ -106,6 +113,7 @@ async def run(base_url: str, rounds: int, seconds: float) -> dict[tuple[str, int
     rows: list[tuple[str, Call]] = [
         ("aiohttp (raw)", aiohttp_call),
         ("SDK (default transport)", sdk_call),
+        ("SDK request(), no parse", sdk_request_call),
         ("httpx (raw)", httpx_call),
         ("SDK over httpx pool", sdk_httpx_call),
     ]
