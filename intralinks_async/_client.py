@@ -166,8 +166,12 @@ class IntralinksClient(Resources):
     ``httpx.Auth``).
 
     ``transport`` (any ``httpx.AsyncBaseTransport``) carries every request, token calls
-    included; by default an aiohttp-backed pool under asyncio (httpx's pool under trio).
-    ``max_retries``/``retry`` set the retry policy, ``timeout`` the per-request timeouts,
+    included; by default an aiohttp-backed pool under asyncio (httpx's pool under trio),
+    chosen by ``bench/transport_bench.py``. To mock with pytest-httpx, pass
+    ``transport=httpx.AsyncHTTPTransport()``; ``httpx.ASGITransport(app=...)`` runs against
+    an in-process app such as the emulator. ``max_retries`` sets the default
+    :class:`~intralinks_async.RetryPolicy` (``retry=`` replaces it whole),
+    ``timeout`` the per-request timeouts,
     ``max_connections`` the pool size, ``event_hooks`` ``{"request": [...], "response":
     [...]}`` async callbacks run on every attempt. A plain ``http://`` base URL is refused
     for non-loopback hosts unless ``allow_insecure_http=True``; TLS is verified unless
