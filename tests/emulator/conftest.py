@@ -25,7 +25,8 @@ class Api:
     async def workspace(self, name: str = "Project Falcon", **extra: Any) -> dict[str, Any]:
         r = await self.http.post("/workspaces", json={"name": name, **extra})
         assert r.status_code == 201, r.text
-        return r.json()
+        out: dict[str, Any] = r.json()
+        return out
 
     async def folder(
         self, ws: str, name: str = "Financials", parent: str | None = None
@@ -33,7 +34,8 @@ class Api:
         body = {"name": name} | ({"parentId": parent} if parent else {})
         r = await self.http.post(f"/workspaces/{ws}/folders", json=body)
         assert r.status_code == 201, r.text
-        return r.json()
+        out: dict[str, Any] = r.json()
+        return out
 
     async def upload(
         self,
@@ -49,7 +51,8 @@ class Api:
             data={"folderId": folder, **fields},
         )
         assert r.status_code == 201, r.text
-        return r.json()
+        out: dict[str, Any] = r.json()
+        return out
 
 
 async def get_token(http: httpx.AsyncClient) -> str:

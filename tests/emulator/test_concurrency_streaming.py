@@ -161,7 +161,7 @@ async def test_client_abort_mid_upload_leaves_nothing(api: Api) -> None:
             f"Authorization: {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
             f"Content-Length: 10000000\r\n\r\n"
         ).encode()
-        with socket.create_connection((url.hostname, url.port)) as sock:
+        with socket.create_connection((url.hostname, url.port or 80)) as sock:
             sock.sendall(request + head + b"x" * 100_000)
             await asyncio.sleep(0.05)
         deadline = time.monotonic() + 5

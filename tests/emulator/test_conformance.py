@@ -100,7 +100,7 @@ def _call(case: Any) -> Any:
 positive = _schema("positive")
 
 
-@positive.parametrize()
+@positive.parametrize()  # type: ignore[misc]
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 def test_positive_conformance(case: Any) -> None:
     response = _call(case)
@@ -110,7 +110,7 @@ def test_positive_conformance(case: Any) -> None:
 negative = _schema("negative")
 
 
-@negative.parametrize()
+@negative.parametrize()  # type: ignore[misc]
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 def test_negative_inputs_never_break_the_server(case: Any) -> None:
     response = _call(case)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .conftest import Api
@@ -76,7 +78,7 @@ async def test_paging_is_stable_and_complete(api: Api) -> None:
         {"offset": ""},
     ],
 )
-async def test_invalid_paging_is_400(api: Api, params: dict[str, object]) -> None:
+async def test_invalid_paging_is_400(api: Api, params: dict[str, Any]) -> None:
     r = await api.http.get("/workspaces", params=params)
     assert r.status_code == 400
     assert set(r.json()) == {"ErrorCode", "Error", "Hint"}
