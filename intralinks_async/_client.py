@@ -61,8 +61,8 @@ try:
 except PackageNotFoundError:  # pragma: no cover (running from a source tree)
     _VERSION = "0"
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*$")
-_FORM_TYPE = b"application/x-www-form-urlencoded"
-_JSON_TYPE = b"application/json"
+_FORM_TYPE = "application/x-www-form-urlencoded"
+_JSON_TYPE = "application/json"
 
 QueryParams = Mapping[str, Any]
 RequestHook = Callable[[httpx.Request], Awaitable[None]]
@@ -113,7 +113,7 @@ class _Body:
     def __init__(
         self,
         content: bytes | None = None,
-        content_type: bytes | None = None,
+        content_type: str | None = None,
         stream: _IterableStream | None = None,
     ) -> None:
         self.content = content
@@ -244,7 +244,7 @@ class IntralinksClient(Resources):
         if timeout is None or isinstance(timeout, int | float):
             timeout = httpx.Timeout(timeout)
         self.timeout = timeout
-        self._extensions_template = {"timeout": timeout.as_dict()}
+        self._extensions = {"timeout": timeout.as_dict()}  # httpx.Request copies it
         self._max_connections = max_connections
         self._verify = verify
         self._transport = transport
@@ -280,11 +280,12 @@ class IntralinksClient(Resources):
 
         default_headers: list[tuple[bytes, bytes]] = [
             (b"Host", url.netloc),
-            (b"Accept", _JSON_TYPE),
+            (b"Accept", _JSON_TYPE.encode("ascii")),
             (b"Accept-Encoding", b"gzip, deflate"),
             (b"User-Agent", f"intralinks-async/{_VERSION}".encode("ascii")),
         ]
         self._default_headers = self._merge_headers(default_headers, headers)
+        self._default_headers_obj = httpx.Headers(self._default_headers)
         super().__init__(self)
 
     @staticmethod
@@ -524,7 +525,7 @@ class IntralinksClient(Resources):
         params: QueryParams | None,
         body: _Body,
         headers: Mapping[str, str] | None,
-        authorization: bytes | None,
+        authorization: str | None,
     ) -> httpx.Request:
         if _SAFE_PATH.match(path):
             url = httpx.URL.__new__(httpx.URL)
@@ -533,30 +534,28 @@ class IntralinksClient(Resources):
             )
         else:  # let httpx percent-encode whatever the caller passed
             url = httpx.URL(self._base_str + path, params=params)
-        raw = (
-            self._default_headers
-            if not headers
-            else self._merge_headers(self._default_headers, headers)
-        )
-        raw = list(raw)
+        if headers:
+            request_headers = httpx.Headers(self._merge_headers(self._default_headers, headers))
+        else:
+            request_headers = httpx.Headers(self._default_headers_obj)  # cheap list copy
         if authorization is not None:
-            raw.append((b"Authorization", authorization))
+            request_headers["Authorization"] = authorization
         stream: httpx.AsyncByteStream | httpx.ByteStream
         if body.content is not None:
             stream = httpx.ByteStream(body.content)
-            if body.content_type is not None:
-                raw.append((b"Content-Type", body.content_type))
-            raw.append((b"Content-Length", str(len(body.content)).encode("ascii")))
+            if body.content_type is not None and "Content-Type" not in request_headers:
+                request_headers["Content-Type"] = body.content_type
+            request_headers["Content-Length"] = str(len(body.content))
         elif body.stream is not None:
             stream = body.stream
-            if not any(k.lower() == b"content-length" for k, _ in raw):
-                raw.append((b"Transfer-Encoding", b"chunked"))
+            if "Content-Length" not in request_headers:
+                request_headers["Transfer-Encoding"] = "chunked"
         else:
             stream = _EMPTY_STREAM
             if method in ("POST", "PUT", "PATCH"):
-                raw.append((b"Content-Length", b"0"))
+                request_headers["Content-Length"] = "0"
         return httpx.Request(
-            method, url, headers=raw, stream=stream, extensions=dict(self._extensions_template)
+            method, url, headers=request_headers, stream=stream, extensions=self._extensions
         )
 
     async def _send(
@@ -597,7 +596,7 @@ class IntralinksClient(Resources):
                 params,
                 body,
                 headers,
-                None if token is None else b"Bearer " + token.encode("latin-1"),
+                None if token is None else "Bearer " + token,
             )
             if debug:
                 self._log_request(request, operation, attempts)

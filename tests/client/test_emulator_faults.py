@@ -153,3 +153,47 @@ async def test_loopback_under_trio_uses_httpx_pool(app, emu, loopback_url) -> No
             return (await client.workspaces.get(ws_id)).id
 
     assert await anyio.to_thread.run_sync(lambda: anyio.run(main, backend="trio")) == ws_id
+
+
+async def test_streamed_request_bodies_over_aiohttp() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from intralinks_async.testing import serve_in_thread
+
+    async def echo(request):  # type: ignore[no-untyped-def]
+        body = await request.body()
+        return JSONResponse(
+            {
+                "size": len(body),
+                "sha": __import__("hashlib").sha256(body).hexdigest(),
+                "length": request.headers.get("content-length"),
+                "te": request.headers.get("transfer-encoding"),
+            }
+        )
+
+    chunk = bytes(range(256)) * 256  # 64 KiB
+
+    async def body():
+        for _ in range(16):
+            yield chunk
+
+    import hashlib
+
+    expected = hashlib.sha256(chunk * 16).hexdigest()
+    app = Starlette(routes=[Route("/echo", echo, methods=["PUT"])])
+    with serve_in_thread(app) as url:
+        async with IntralinksClient(url, access_token="t") as client:
+            chunked = await client.request("PUT", "/echo", operation="echo", content=body())
+            sized = await client.request(
+                "PUT",
+                "/echo",
+                operation="echo",
+                content=body(),
+                headers={"Content-Length": str(16 * len(chunk))},
+            )
+            whole = await client.request("PUT", "/echo", operation="echo", content=chunk * 16)
+    assert chunked.json() == {"size": 16 * 65536, "sha": expected, "length": None, "te": "chunked"}
+    assert sized.json() == {"size": 16 * 65536, "sha": expected, "length": "1048576", "te": None}
+    assert whole.json()["sha"] == expected and whole.json()["length"] == "1048576"

@@ -193,3 +193,29 @@ def test_resources_and_transfers_are_exposed() -> None:
         assert getattr(c, tag)._sender is c
     transfers = c.transfers  # imported lazily, built once
     assert type(transfers).__name__ == "Transfers" and c.transfers is transfers
+
+
+async def test_caller_content_headers_are_not_duplicated(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=f"{API}/up", method="POST")
+    httpx_mock.add_response(url=f"{API}/up2", method="POST")
+
+    async def body():
+        yield b"1234567"
+
+    async with client(access_token="t") as c:
+        await c.request(
+            "POST",
+            "/up",
+            operation="u",
+            content=b"1234567",
+            headers={"Content-Type": "multipart/form-data; boundary=xyz", "Content-Length": "7"},
+        )
+        await c.request(
+            "POST", "/up2", operation="u", content=body(), headers={"Content-Length": "7"}
+        )
+    first, second = httpx_mock.get_requests()
+    assert first.headers.get_list("content-length") == ["7"]
+    assert first.headers.get_list("content-type") == ["multipart/form-data; boundary=xyz"]
+    assert second.headers.get_list("content-length") == ["7"]
+    assert "transfer-encoding" not in second.headers
+    assert second.content == b"1234567"
