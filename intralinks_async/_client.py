@@ -15,6 +15,8 @@ can be injected; it then carries every request, token calls included.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import ipaddress
 import json as jsonlib
 import re
@@ -54,6 +56,7 @@ DEFAULT_BASE_URL: Final = "https://api.intralinks.com/v2"
 #: Default per-request timeouts (connect, read, write, pool).
 DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0, pool=60.0)
 ATTEMPTS_EXTENSION: Final = "intralinks_attempts"
+_UNCHANGED: Final = object()
 
 _DEBUG = 10  # logging.DEBUG
 try:
@@ -249,6 +252,7 @@ class IntralinksClient(Resources):
         self._verify = verify
         self._transport = transport
         self._owns_transport = True
+        self._parent: IntralinksClient | None = None  # set on with_options() views
         self._http: httpx.AsyncClient | None = None
         self._closed = False
         # How retries wait; tests swap in a recorder.
@@ -369,7 +373,42 @@ class IntralinksClient(Resources):
                 if self._transport is not None and self._owns_transport:
                     await self._transport.aclose()
 
+    def with_options(
+        self,
+        *,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | httpx.Timeout | None | object = _UNCHANGED,
+    ) -> IntralinksClient:
+        """A view of this client with other retry/timeout settings.
+
+        It shares the connection pool, auth and token (closing it closes nothing); e.g.
+        ``client.with_options(max_retries=0).documents.upload(...)``.
+        """
+        clone = copy.copy(self)
+        clone._parent = self._parent or self
+        clone._transport = None
+        clone._owns_transport = False
+        clone._http = None
+        clone.revoke_on_close = False
+        clone.__dict__.pop("_transfers", None)
+        if retry is not None or max_retries is not None:
+            base = retry if retry is not None else self.retry
+            if max_retries is not None:
+                base = dataclasses.replace(base, max_retries=max_retries)
+            clone.retry = base
+        if timeout is not _UNCHANGED:
+            if timeout is None or isinstance(timeout, int | float):
+                timeout = httpx.Timeout(timeout)
+            assert isinstance(timeout, httpx.Timeout)
+            clone.timeout = timeout
+            clone._extensions = {"timeout": timeout.as_dict()}
+        Resources.__init__(clone, clone)  # resources bound to the view
+        return clone
+
     def _get_transport(self) -> httpx.AsyncBaseTransport:
+        if self._parent is not None:
+            return self._parent._get_transport()
         transport = self._transport
         if transport is None:
             if self._closed:

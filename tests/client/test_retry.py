@@ -164,3 +164,21 @@ async def test_overall_deadline_stops_retries(httpx_mock: HTTPXMock) -> None:
     assert response.status_code == 429
     assert response.extensions["intralinks_attempts"] == 1
     assert sleeps.delays == []
+
+
+async def test_with_options_view_shares_pool_and_token(httpx_mock: HTTPXMock) -> None:
+    sleeps = SleepRecorder()
+    httpx_mock.add_response(url=f"{API}/v", status_code=503)
+    httpx_mock.add_response(url=f"{API}/v", status_code=503)
+    httpx_mock.add_response(url=f"{API}/v", json={})
+    async with client(sleeps, max_retries=5) as c:
+        strict = c.with_options(max_retries=0, timeout=3.0)
+        response = await strict.request("GET", "/v", operation="v")
+        assert response.status_code == 503 and response.extensions["intralinks_attempts"] == 1
+        assert strict.timeout.read == 3.0 and c.timeout.read == 60.0
+        assert strict._get_transport() is c._get_transport()
+        assert strict.workspaces._sender is strict
+        await strict.aclose()  # closes nothing shared
+        response = await c.request("GET", "/v", operation="v")
+        assert response.extensions["intralinks_attempts"] == 2
+    assert c.retry.max_retries == 5 and strict.retry.max_retries == 0
