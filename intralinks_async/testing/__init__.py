@@ -20,6 +20,13 @@ Over loopback HTTP, in a background thread (``port=0`` picks a free port)::
     with serve_in_thread(create_app()) as base_url:   # "http://127.0.0.1:<port>"
         ...
 
+In a child process (benchmarks: no shared GIL; state not inspectable)::
+
+    from intralinks_async.testing import serve_in_subprocess
+
+    with serve_in_subprocess(fault_rate=0.1, fault_seed=1) as base_url:
+        ...
+
 From the shell: ``intralinks-async emulator --port 8765``. Pytest fixtures (plugin
 auto-registered): ``emulator_app``, ``emulator`` (the inspectable state),
 ``emulator_client`` (in-process httpx client), ``emulator_url`` (loopback server).
@@ -47,6 +54,13 @@ from __future__ import annotations
 from ._app import create_app
 from ._emulator import Emulator
 from ._faults import EmulatedDisconnect
-from ._server import serve, serve_in_thread
+from ._server import serve, serve_in_subprocess, serve_in_thread
 
-__all__ = ["EmulatedDisconnect", "Emulator", "create_app", "serve", "serve_in_thread"]
+__all__ = [
+    "EmulatedDisconnect",
+    "Emulator",
+    "create_app",
+    "serve",
+    "serve_in_subprocess",
+    "serve_in_thread",
+]

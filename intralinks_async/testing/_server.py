@@ -103,3 +103,73 @@ def serve_in_thread(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextlib.contextmanager
+def serve_in_subprocess(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log_level: str = "warning",
+    startup_timeout: float = 30.0,
+    allow_remote: bool = False,
+    **options: Any,
+) -> Iterator[str]:
+    """Run ``intralinks-async emulator`` in a child process; yields the base URL.
+
+    For benchmarks (the server does not share the caller's GIL). ``options`` are
+    :func:`create_app` keyword arguments (``token_ttl``, ``ranges``, ``fault_rate``,
+    ``fault_seed``, ``retry_after``, ``latency``, ``data_dir``, ``clients``). The child's
+    state is not inspectable from the caller.
+    """
+    import subprocess
+    import sys
+    import time
+
+    if port == 0:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = int(probe.getsockname()[1])
+    cmd = [sys.executable, "-m", "intralinks_async.cli", "emulator", "--host", host,
+           "--port", str(port), "--log-level", log_level]  # fmt: skip
+    flags = {"token_ttl": "--token-ttl", "fault_rate": "--fault-rate", "fault_seed": "--fault-seed",
+             "retry_after": "--retry-after", "latency": "--latency", "data_dir": "--data-dir"}  # fmt: skip
+    for key, value in options.items():
+        if key in flags:
+            if value is not None:
+                cmd += [flags[key], str(value)]
+        elif key == "ranges":
+            if not value:
+                cmd.append("--no-ranges")
+        elif key == "clients":
+            for client_id, secret in (value or {}).items():
+                cmd += ["--client", f"{client_id}:{secret}"]
+        else:
+            raise TypeError(f"unknown emulator option {key!r}")
+    if not is_loopback(host):
+        if not allow_remote:
+            raise ValueError("binding a non-loopback address needs allow_remote=True")
+        cmd.append("--allow-remote")
+    # Our own interpreter and flags only; values are passed as separate argv items.
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)  # noqa: S603
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"emulator exited with status {proc.returncode}")
+            try:
+                with socket.create_connection((host, port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("emulator did not start in time") from None
+                time.sleep(0.05)
+        shown = f"[{host}]" if ":" in host else host
+        yield f"http://{shown}:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -70,3 +70,18 @@ def test_serves_with_options(tmp_path: object) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_in_subprocess_passes_options() -> None:
+    from intralinks_async.testing import serve_in_subprocess
+
+    with serve_in_subprocess(
+        token_ttl=77, ranges=False, clients={"acme": "pw"}, fault_rate=0.0
+    ) as base:
+        form = {"grant_type": "client_credentials", "client_id": "acme", "client_secret": "pw"}
+        r = httpx.post(base + "/oauth/token", data=form)
+        assert r.status_code == 200 and r.json()["expires_in"] == 77
+    with pytest.raises(TypeError), serve_in_subprocess(colour="blue"):
+        pass
+    with pytest.raises(ValueError), serve_in_subprocess(host="0.0.0.0"):
+        pass
