@@ -133,7 +133,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
-        self._urls: dict[str, YarlURL] = {}
+        self._urls: dict[Any, YarlURL] = {}
+        # Decoded request headers by raw headers (the same few sets recur: default
+        # headers plus the current bearer token). aiohttp copies them, never mutates.
+        self._header_cache: dict[tuple[tuple[bytes, bytes], ...], list[tuple[str, str]]] = {}
 
     def __repr__(self) -> str:
         return f"AiohttpTransport(max_connections={self._max_connections})"
@@ -175,14 +178,28 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return timeout
 
     def _url(self, request: httpx.Request) -> YarlURL:
-        raw = str(request.url)
-        url = self._urls.get(raw)
+        key = request.url._uri_reference  # a hashable tuple: cheaper than str(url)
+        url = self._urls.get(key)
         if url is None:
-            url = YarlURL(raw, encoded=True)
+            url = YarlURL(str(request.url), encoded=True)
             if len(self._urls) >= 4096:
                 self._urls.clear()
-            self._urls[raw] = url
+            self._urls[key] = url
         return url
+
+    def _headers(self, request: httpx.Request) -> list[tuple[str, str]]:
+        raw = tuple(request.headers.raw)
+        headers = self._header_cache.get(raw)
+        if headers is None:
+            headers = [
+                (key.decode("latin-1"), value.decode("latin-1"))
+                for key, value in raw
+                if key.lower() not in _SKIP_REQUEST_HEADERS
+            ]
+            if len(self._header_cache) >= 256:
+                self._header_cache.clear()
+            self._header_cache[raw] = headers
+        return headers
 
     async def _start(self, request: httpx.Request) -> aiohttp.ClientResponse:
         session = self._session or self._open()
@@ -192,16 +209,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             data = b"".join(stream) or None
         else:
             data = _iterate(stream)  # type: ignore[arg-type]
-        headers = [
-            (key.decode("latin-1"), value.decode("latin-1"))
-            for key, value in request.headers.raw
-            if key.lower() not in _SKIP_REQUEST_HEADERS
-        ]
         try:
             return await session.request(
                 request.method,
                 self._url(request),
-                headers=headers,
+                headers=self._headers(request),
                 data=data,
                 allow_redirects=False,
                 timeout=self._timeout(request),
