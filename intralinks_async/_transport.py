@@ -260,6 +260,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         """Close the pool (idempotent)."""
         self._closed = True
+        self._header_cache.clear()  # holds bearer tokens
         session, self._session = self._session, None
         if session is not None:
             await session.close()
