@@ -197,3 +197,25 @@ async def test_streamed_request_bodies_over_aiohttp() -> None:
     assert chunked.json() == {"size": 16 * 65536, "sha": expected, "length": None, "te": "chunked"}
     assert sized.json() == {"size": 16 * 65536, "sha": expected, "length": "1048576", "te": None}
     assert whole.json()["sha"] == expected and whole.json()["length"] == "1048576"
+
+
+async def test_read_timeout_over_aiohttp_is_an_api_timeout_error(sleeps) -> None:
+    import anyio
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from intralinks_async.errors import APITimeoutError
+    from intralinks_async.testing import serve_in_thread
+
+    async def slow(request):  # type: ignore[no-untyped-def]
+        await anyio.sleep(0.5)
+        return JSONResponse({})
+
+    app = Starlette(routes=[Route("/slow", slow)])
+    with serve_in_thread(app) as url:
+        async with IntralinksClient(url, access_token="t", timeout=0.1, max_retries=1) as client:
+            client._sleep = sleeps
+            with pytest.raises(APITimeoutError) as info:
+                await client.request("GET", "/slow", operation="slowOp")
+    assert info.value.attempts == 2 and info.value.operation == "slowOp"
