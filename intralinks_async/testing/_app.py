@@ -20,6 +20,7 @@ from ._emulator import Emulator
 from ._faults import DroppedResponse
 from ._handlers import ROUTES, Handler
 from ._oauth import AuthFailure, OAuthError
+from ._validation import read_body
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -59,7 +60,11 @@ def _api_endpoint(emu: Emulator, handlers: Mapping[str, tuple[str, Handler]]) ->
 
 def _token_endpoint(emu: Emulator) -> Endpoint:
     async def token(request: Request) -> Response:
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        try:
+            raw = await read_body(request, 64 * 1024)
+        except _errors.HTTPError as exc:
+            return exc.response
+        form = dict(parse_qsl(raw.decode("utf-8", "replace")))
         basic = _basic_credentials(request.headers.get("authorization"))
         if basic is not None and "client_id" not in form:
             form["client_id"], form["client_secret"] = basic
@@ -85,7 +90,11 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 def _revoke_endpoint(emu: Emulator) -> Endpoint:
     async def revoke(request: Request) -> Response:
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        try:
+            raw = await read_body(request, 64 * 1024)
+        except _errors.HTTPError as exc:
+            return exc.response
+        form = dict(parse_qsl(raw.decode("utf-8", "replace")))
         token = form.get("token")
         if not token:
             return _errors.oauth_error(400, "invalid_request", "token is required")

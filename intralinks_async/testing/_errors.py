@@ -2,7 +2,7 @@
 
 Which shape is used where (see ``docs/emulator.md``):
 
-* 400 invalid input: ``{"ErrorCode": ..., "Error": ..., "Hint": ...}``
+* 400 invalid input, 413 oversized JSON/form body: ``{"ErrorCode": ..., "Error": ..., "Hint": ...}``
 * 401 on API calls: ``{"status": "Unauthorized", "error": {"code", "subcode", "message"}}``
   plus ``WWW-Authenticate: Bearer error="invalid_token"``
 * 401/400 on ``/oauth/*``: ``{"error": {"code", "message", "subcode"}}``
@@ -30,6 +30,16 @@ def bad_request(code: str, message: str, hint: str = "") -> HTTPError:
     """400 in the ``{"ErrorCode","Error","Hint"}`` shape."""
     body = {"ErrorCode": code, "Error": message, "Hint": hint or message}
     return HTTPError(JSONResponse(body, status_code=400))
+
+
+def too_large(limit: int) -> HTTPError:
+    """413 in the ``{"ErrorCode","Error","Hint"}`` shape."""
+    body = {
+        "ErrorCode": "REQUEST_TOO_LARGE",
+        "Error": f"request body exceeds {limit} bytes",
+        "Hint": "send a smaller body",
+    }
+    return HTTPError(JSONResponse(body, status_code=413))
 
 
 def not_found(kind: str, ident: str) -> HTTPError:

@@ -7,7 +7,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._errors import bad_request
+from starlette.requests import Request
+
+from ._errors import bad_request, too_large
 
 JSON = dict[str, Any]
 
@@ -26,7 +28,22 @@ USER_FIELDS: Mapping[str, type] = {
 PERMISSION_FIELDS: Mapping[str, type] = {"groupId": str, "folderId": str, "permission": str}
 SPLASH_FIELDS: Mapping[str, type] = {"hasAcceptButton": bool, "splashText": str, "hasImage": bool}
 
+MAX_BODY_BYTES = 1024 * 1024
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, or a 413 once it grows past ``limit`` (JSON and form bodies are small)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > limit:
+            raise too_large(limit)
+    return bytes(buf)
 
 
 def parse_body(raw: bytes, fields: Mapping[str, type], required: Iterable[str] = ()) -> JSON:

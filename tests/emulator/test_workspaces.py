@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -119,3 +120,21 @@ async def test_delete_workspace_removes_content(api: Api) -> None:
 async def test_unknown_path_is_404_in_status_shape(api: Api) -> None:
     r = await api.http.get("/nowhere")
     assert r.status_code == 404 and r.json()["status"]["code"] == 404
+
+
+async def test_oversized_json_body_is_413(api: Api) -> None:
+    big = b'{"name": "' + b"x" * (1024 * 1024) + b'"}'
+    r = await api.http.post(
+        "/workspaces", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 413 and r.json()["ErrorCode"] == "REQUEST_TOO_LARGE"
+
+    async def chunked() -> AsyncIterator[bytes]:
+        yield big
+
+    r = await api.http.post(
+        "/workspaces", content=chunked(), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 413
+    r = await api.http.post("/oauth/token", content=b"a=" + b"x" * 70000)
+    assert r.status_code == 413
