@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import parse_qsl, urlencode
@@ -11,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -39,8 +40,9 @@ def _api_endpoint(emu: Emulator, handlers: Mapping[str, tuple[str, Handler]]) ->
         if emu.latency > 0:
             await anyio.sleep(emu.latency)
         if fault == "429" or fault == "503":
-            async for _ in request.stream():  # keep the connection reusable
-                pass
+            with contextlib.suppress(ClientDisconnect):
+                async for _ in request.stream():  # keep the connection reusable
+                    pass
             return (
                 _errors.rate_limited(emu.retry_after) if fault == "429" else _errors.unavailable()
             )
@@ -51,6 +53,10 @@ def _api_endpoint(emu: Emulator, handlers: Mapping[str, tuple[str, Handler]]) ->
             response = _errors.unauthorized(exc.subcode, exc.message)
         except _errors.HTTPError as exc:
             response = exc.response
+        except ClientDisconnect:
+            # The client went away mid-body (partial upload already discarded); nobody
+            # reads this response, it only keeps the server from logging a traceback.
+            return Response(status_code=400)
         if fault == "drop":
             return DroppedResponse(response)
         return response
