@@ -249,6 +249,7 @@ async def test_two_second_tokens_for_thirty_seconds(emu, app) -> None:
         runtime = time.monotonic() - start
     tokens = sum(emu.oauth.token_requests.values())
     expected = runtime / 2
+    print(f"calls={calls} token_requests={tokens} runtime/lifetime={expected:.1f}")
     assert calls > 1000
     assert emu.oauth.auth_failures.total() == 0
     assert expected * 0.8 <= tokens <= expected * 1.3 + 1, (tokens, expected)
