@@ -72,3 +72,4 @@ bench-transfers: $(ENV)
 
 bench-emulator: $(ENV)
 	$(PY) bench/emulator_rss.py
+	$(PY) bench/emulator_throughput.py
