@@ -23,6 +23,7 @@ from intralinks_async.transfers.errors import (
     IntegrityError,
     JournalMismatchError,
     RemoteConflictError,
+    SourceChangedError,
     SourceNotReplayableError,
     TransferError,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "ProgressCallback",
     "ProgressEvent",
     "RemoteConflictError",
+    "SourceChangedError",
     "SourceNotReplayableError",
     "TransferError",
     "TransferFailure",

@@ -9,6 +9,7 @@ __all__ = [
     "IntegrityError",
     "JournalMismatchError",
     "RemoteConflictError",
+    "SourceChangedError",
     "SourceNotReplayableError",
     "TransferError",
 ]
@@ -20,6 +21,13 @@ class TransferError(IntralinksError):
 
 class IntegrityError(TransferError):
     """Downloaded or uploaded bytes do not match the size or hash the server reports."""
+
+
+class SourceChangedError(IntegrityError):
+    """A local file changed (size or modification time) while it was being uploaded.
+
+    Raised before the last byte is sent, so the server never stores the torn content.
+    """
 
 
 class DocumentChangedError(TransferError):

@@ -25,7 +25,11 @@ import anyio.to_thread
 
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._retrying import backoff, is_retryable
-from intralinks_async.transfers.errors import IntegrityError, SourceNotReplayableError
+from intralinks_async.transfers.errors import (
+    IntegrityError,
+    SourceChangedError,
+    SourceNotReplayableError,
+)
 from intralinks_async.transfers.progress import ItemProgress
 
 __all__ = ["READ_BLOCK", "UploadOutcome", "UploadSource", "Uploader", "file_sha1"]
@@ -75,6 +79,17 @@ class _Attempt:
         self.size = 0
         self.exhausted = False
         self.progress = progress
+        #: Set when reading the source failed (it changed); never worth another attempt.
+        self.source_error: BaseException | None = None
+
+
+def _fingerprint(fh: Any) -> tuple[int, int] | None:
+    """(size, mtime in ns) of an open file, or None when it has no descriptor."""
+    try:
+        st = os.fstat(fh.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 class _Source:
@@ -144,12 +159,24 @@ class _Source:
                 self._sha = hashlib.sha1(self._data)  # noqa: S324 (content fingerprint)
         data = self._data
         if data is None or (self.size is not None and len(data) != self.size):
-            raise IntegrityError(f"source changed size while being read (expected {self.size})")
+            raise SourceChangedError(
+                f"upload source changed size before it was read (expected {self.size} bytes, "
+                f"read {0 if data is None else len(data)}); nothing was stored"
+            )
         attempt.sha = self._sha.copy()
         attempt.exhausted = True
         return self._count(attempt, data)
 
     async def chunks(self, attempt: _Attempt) -> AsyncIterator[bytes]:
+        try:
+            async for block in self._chunks(attempt):
+                yield block
+        except (SourceChangedError, TypeError) as exc:
+            # Remember it: the transport may wrap whatever the body iterator raises.
+            attempt.source_error = exc
+            raise
+
+    async def _chunks(self, attempt: _Attempt) -> AsyncIterator[bytes]:
         if self._used and not self.replayable:
             raise SourceNotReplayableError("the upload source can be read only once")
         self._used = True
@@ -172,8 +199,18 @@ class _Source:
                 if not isinstance(block, bytes | bytearray | memoryview):
                     raise TypeError("an async upload source must yield bytes")
                 data = bytes(block)
+                if self.size is not None and attempt.size + len(data) > self.size:
+                    raise SourceChangedError(
+                        f"the upload source yielded more than the declared size={self.size}"
+                    )
                 attempt.sha.update(data)
                 yield self._count(attempt, data)
+            if self.size is not None and attempt.size != self.size:
+                # Raised before the body is closed: the server never stores it.
+                raise SourceChangedError(
+                    f"the upload source yielded {attempt.size} bytes, not the declared "
+                    f"size={self.size}"
+                )
         else:
             fh_any: Any = src
             if self._start is not None:
@@ -183,8 +220,34 @@ class _Source:
         attempt.exhausted = True
 
     async def _read_file(self, fh: Any, attempt: _Attempt) -> AsyncIterator[bytes]:
+        """Read ``fh`` block by block; with a known size, read exactly that much.
+
+        Before the last block is handed over, the file must be at its end and (when it
+        has a descriptor) have the size and modification time it had when opened: a
+        file that shrinks, grows or is rewritten meanwhile raises
+        :class:`SourceChangedError` while the body is still incomplete.
+        """
+        limit = self.size
+        before = await anyio.to_thread.run_sync(_fingerprint, fh)
+
+        def changed(how: str) -> SourceChangedError:
+            where = f" {self.default_name!r}" if self.default_name else ""
+            return SourceChangedError(
+                f"upload source{where} {how} while being uploaded (expected {limit} bytes); "
+                "nothing was stored"
+            )
+
         def read() -> bytes:
-            block: bytes = fh.read(READ_BLOCK)
+            want = READ_BLOCK if limit is None else min(READ_BLOCK, limit - attempt.size)
+            block: bytes = fh.read(want) if want > 0 else b""
+            if limit is not None:
+                if not block and attempt.size < limit:
+                    raise changed("shrank")
+                if attempt.size + len(block) >= limit:
+                    if fh.read(1):
+                        raise changed("grew")
+                    if before is not None and _fingerprint(fh) != before:
+                        raise changed("was modified")
             if block:
                 attempt.sha.update(block)
             return block
@@ -248,6 +311,8 @@ class Uploader:
                     size=src.size,
                 )
             except Exception as exc:
+                if attempt.source_error is not None:
+                    raise attempt.source_error from None
                 if not is_retryable(exc):
                     raise
                 if attempt.exhausted:
