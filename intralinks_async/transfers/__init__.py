@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from intralinks_async.transfers._api import RemoteAPI, opt_str
+from intralinks_async.transfers._checks import positive_int
 from intralinks_async.transfers.download import (
     DEFAULT_CHUNK_SIZE,
     DownloadResult,
@@ -87,9 +88,15 @@ class Transfers:
         Raises :class:`DocumentChangedError` if the document changes meanwhile and
         :class:`IntegrityError` on a size or hash mismatch (no file is left either way).
         """
+        positive_int("chunk_size", chunk_size)
+        positive_int("concurrency", concurrency)
+        target = Path(dest)
+        if not target.is_dir() and not target.parent.is_dir():
+            raise FileNotFoundError(
+                f"destination directory {os.fspath(target.parent)!r} does not exist"
+            )
         api = self._api()
         document = await api.get_document(workspace_id, document_id)
-        target = Path(dest)
         if target.is_dir():
             target = target / sanitize_name(opt_str(document.name) or document_id)
         tracker = ProgressTracker(progress, items_total=1)

@@ -33,6 +33,7 @@ import anyio.to_thread
 
 from intralinks_async.errors import APIStatusError
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size
+from intralinks_async.transfers._checks import positive_int
 from intralinks_async.transfers._retrying import ShortReadError, backoff, is_retryable
 from intralinks_async.transfers.errors import DocumentChangedError, IntegrityError, TransferError
 from intralinks_async.transfers.progress import ItemProgress
@@ -91,10 +92,8 @@ class FileDownload:
         progress: ItemProgress | None = None,
         max_attempts: int = 6,
     ) -> None:
-        if chunk_size < 1:
-            raise ValueError("chunk_size must be >= 1")
-        if concurrency < 1:
-            raise ValueError("concurrency must be >= 1")
+        positive_int("chunk_size", chunk_size)
+        positive_int("concurrency", concurrency)
         self.api = api
         self.workspace_id = workspace_id
         self.document_id = document_id

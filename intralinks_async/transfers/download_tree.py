@@ -13,6 +13,7 @@ from typing import Any
 import anyio.to_thread
 
 from intralinks_async.transfers._api import RemoteAPI, doc_size, opt_str
+from intralinks_async.transfers._checks import positive_int, writable_target_dir
 from intralinks_async.transfers._remote_index import FolderIndex, with_retries
 from intralinks_async.transfers.download import DEFAULT_CHUNK_SIZE, FileDownload
 from intralinks_async.transfers.journal import Journal
@@ -101,8 +102,11 @@ async def download_tree(
     verify: bool = True,
 ) -> TransferReport:
     """Download every document; see :meth:`Transfers.download_tree`."""
+    positive_int("concurrency", concurrency)
+    positive_int("chunk_concurrency", chunk_concurrency)
+    positive_int("chunk_size", chunk_size)
     started = time.monotonic()
-    dest = Path(dest_dir).resolve()
+    dest = writable_target_dir("dest_dir", dest_dir).resolve()
     report = TransferReport("download")
     tracker = ProgressTracker(progress, items_total=0, bytes_total=0)
     scope = f"{workspace_id}:{folder_id or ''}:{dest}"

@@ -104,6 +104,10 @@ class _Source:
         self._sha: Any = None
         if isinstance(source, str | os.PathLike):
             path = Path(source)
+            if path.is_dir():
+                raise IsADirectoryError(
+                    f"upload source {os.fspath(path)!r} is a directory (use upload_tree)"
+                )
             self.default_name = path.name
             if self.size is None:
                 self.size = path.stat().st_size

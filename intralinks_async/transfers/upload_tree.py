@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import time
 from itertools import groupby
-from pathlib import Path
 from typing import Any, Literal
 
 import anyio.to_thread
 
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
+from intralinks_async.transfers._checks import existing_dir, positive_int
 from intralinks_async.transfers._remote_index import DocumentIndex, FolderIndex
 from intralinks_async.transfers.errors import RemoteConflictError, TransferError
 from intralinks_async.transfers.journal import Journal
@@ -39,8 +39,9 @@ async def upload_tree(
     """Upload every file under ``local_dir``; see :meth:`Transfers.upload_tree`."""
     if on_conflict not in ("skip", "new_version", "error"):
         raise ValueError(f"on_conflict must be 'skip', 'new_version' or 'error': {on_conflict!r}")
+    positive_int("concurrency", concurrency)
     started = time.monotonic()
-    root = Path(local_dir).resolve()
+    root = existing_dir("local_dir", local_dir).resolve()
     tree = await scan_tree(root)
     report = TransferReport("upload", items_total=tree.file_count)
     tracker = ProgressTracker(progress, items_total=tree.file_count, bytes_total=tree.total_bytes)
