@@ -24,6 +24,7 @@ from intralinks_async.transfers.errors import (
     IntegrityError,
     JournalMismatchError,
     RemoteConflictError,
+    SkippedEntryError,
     SourceChangedError,
     SourceNotReplayableError,
     TransferError,
@@ -49,6 +50,7 @@ __all__ = [
     "ProgressCallback",
     "ProgressEvent",
     "RemoteConflictError",
+    "SkippedEntryError",
     "SourceChangedError",
     "SourceNotReplayableError",
     "TransferError",
@@ -177,10 +179,17 @@ class Transfers:
         ``"error"`` records a :class:`RemoteConflictError` for the file, again unless
         the content is identical.
 
-        ``journal`` (a SQLite file) makes the run resumable: done items are skipped and
-        items that were in flight are looked up remotely before being sent again.
-        Without a journal a rerun still skips documents already present with the same
-        name and size.
+        ``journal`` (a SQLite file) makes the run resumable: done items are skipped
+        (unless the file's size changed since) and items that were in flight are looked
+        up remotely before being sent again. Without a journal a rerun still skips
+        documents already present with the same name and size. The journal's own files
+        are never uploaded, even when they sit inside ``local_dir``.
+
+        Symbolic links are never followed (inside or outside the tree) and special
+        files are not uploaded; each is listed in the report's failures as a
+        :class:`SkippedEntryError`, so that nothing is left out silently. A file that
+        changes while it is being sent fails with :class:`SourceChangedError` and is
+        not stored.
         """
         return await upload_tree(
             self._api(),

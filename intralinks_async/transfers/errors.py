@@ -9,6 +9,7 @@ __all__ = [
     "IntegrityError",
     "JournalMismatchError",
     "RemoteConflictError",
+    "SkippedEntryError",
     "SourceChangedError",
     "SourceNotReplayableError",
     "TransferError",
@@ -40,6 +41,10 @@ class SourceNotReplayableError(TransferError):
 
 class RemoteConflictError(TransferError):
     """A document of the same name already exists and ``on_conflict="error"`` was asked."""
+
+
+class SkippedEntryError(TransferError):
+    """A local entry that is not uploaded: a symbolic link (never followed) or a special file."""
 
 
 class JournalMismatchError(TransferError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from itertools import groupby
+from pathlib import Path
 from typing import Any, Literal
 
 import anyio.to_thread
@@ -12,7 +13,11 @@ import anyio.to_thread
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import existing_dir, positive_int
 from intralinks_async.transfers._remote_index import DocumentIndex, FolderIndex
-from intralinks_async.transfers.errors import RemoteConflictError, TransferError
+from intralinks_async.transfers.errors import (
+    RemoteConflictError,
+    SkippedEntryError,
+    TransferError,
+)
 from intralinks_async.transfers.journal import Journal
 from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
 from intralinks_async.transfers.report import TransferFailure, TransferReport
@@ -42,7 +47,12 @@ async def upload_tree(
     positive_int("concurrency", concurrency)
     started = time.monotonic()
     root = existing_dir("local_dir", local_dir).resolve()
-    tree = await scan_tree(root)
+    exclude: list[str] = []
+    if journal is not None:
+        # The journal (and SQLite's side files) may live inside the tree being uploaded.
+        base = os.fspath(Path(journal).resolve())
+        exclude = [base + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+    tree = await scan_tree(root, exclude=exclude)
     report = TransferReport("upload", items_total=tree.file_count)
     tracker = ProgressTracker(progress, items_total=tree.file_count, bytes_total=tree.total_bytes)
     tracker.emit("totals", "", 0, None)
@@ -120,8 +130,11 @@ async def _upload_one(
     key = item.key
     prog = tracker.item(key, item.size)
     try:
+        if item.kind != "file":
+            raise SkippedEntryError(_SKIPPED[item.kind])
         entry = jrnl.get(key) if jrnl is not None else None
-        if entry is not None and entry.state == "done":
+        if entry is not None and entry.state == "done" and entry.size == item.size:
+            # (A file whose size changed since it was recorded goes through on_conflict.)
             prog.skip()
             report.skipped += 1
             return
@@ -167,6 +180,13 @@ async def _upload_one(
     except BaseException:
         prog.fail()
         raise
+
+
+_SKIPPED = {
+    "symlink": "symbolic link not followed (links are never uploaded; copy the target "
+    "into the tree to include it)",
+    "special": "special file (FIFO, socket or device) not uploaded",
+}
 
 
 def _workspace(docs: DocumentIndex) -> str:

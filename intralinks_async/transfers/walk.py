@@ -1,27 +1,41 @@
-"""Lazy walk of a local directory tree (symlinks and special files are skipped)."""
+"""Lazy walk of a local directory tree.
+
+Symbolic links are never followed, whether they point inside or outside the tree (a
+link out of the data room could pull in anything; a link inside would store the same
+content twice). Neither they nor special files (FIFOs, sockets, devices) are dropped
+silently: they come out of the walk as entries with ``kind`` ``"symlink"`` or
+``"special"``, which ``upload_tree`` reports as failures
+(:class:`~intralinks_async.transfers.errors.SkippedEntryError`). Paths in ``exclude``
+(the migration's own journal files) are left out entirely.
+"""
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import anyio.to_thread
 
-__all__ = ["LocalFile", "LocalTree", "iter_files", "scan_tree"]
+__all__ = ["EntryKind", "LocalFile", "LocalTree", "iter_files", "scan_tree"]
+
+EntryKind = Literal["file", "symlink", "special"]
 
 
 @dataclass(frozen=True, slots=True)
 class LocalFile:
-    """A regular file to upload: its path, its directory and its key relative to the root."""
+    """An entry to upload: its path, its directory and its key relative to the root."""
 
     path: Path
     rel_dir: str
     """Relative directory, POSIX separators, ``""`` for the root."""
     name: str
     size: int
+    kind: EntryKind = "file"
+    """``"file"`` (a regular file, uploaded) or a skipped ``"symlink"``/``"special"``."""
 
     @property
     def key(self) -> str:
@@ -37,7 +51,10 @@ class LocalTree:
     dirs: list[str]
     """Relative directories (POSIX separators), excluding the root, sorted by depth."""
     file_count: int
+    """Entries the walk yields: regular files plus skipped links and special files."""
     total_bytes: int
+    exclude: frozenset[str] = frozenset()
+    """Absolute paths left out of the walk."""
 
 
 def _entries(path: Path) -> list[os.DirEntry[str]]:
@@ -45,7 +62,19 @@ def _entries(path: Path) -> list[os.DirEntry[str]]:
         return sorted(it, key=lambda e: e.name)
 
 
-def _scan(root: Path) -> LocalTree:
+def _kind(entry: os.DirEntry[str]) -> tuple[EntryKind | None, int]:
+    """(kind, size) of an entry; kind None for a directory."""
+    if entry.is_symlink():
+        return "symlink", 0
+    st = entry.stat(follow_symlinks=False)
+    if stat.S_ISDIR(st.st_mode):
+        return None, 0
+    if stat.S_ISREG(st.st_mode):
+        return "file", st.st_size
+    return "special", 0
+
+
+def _scan(root: Path, exclude: frozenset[str]) -> LocalTree:
     dirs: list[str] = []
     files = 0
     total = 0
@@ -53,40 +82,44 @@ def _scan(root: Path) -> LocalTree:
     while stack:
         rel = stack.pop()
         for entry in _entries(root / rel if rel else root):
-            if entry.is_symlink():
+            if entry.path in exclude:
                 continue
+            kind, size = _kind(entry)
             child = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.is_dir(follow_symlinks=False):
+            if kind is None:
                 dirs.append(child)
                 stack.append(child)
-            elif entry.is_file(follow_symlinks=False):
+            else:
                 files += 1
-                total += entry.stat(follow_symlinks=False).st_size
+                total += size
     dirs.sort(key=lambda d: (d.count("/"), d))
-    return LocalTree(root, dirs, files, total)
+    return LocalTree(root, dirs, files, total, exclude)
 
 
-async def scan_tree(root: str | os.PathLike[str]) -> LocalTree:
-    """Count files and bytes and list directories under ``root`` (in a worker thread)."""
+async def scan_tree(
+    root: str | os.PathLike[str], *, exclude: Collection[str | os.PathLike[str]] = ()
+) -> LocalTree:
+    """Count entries and bytes and list directories under ``root`` (in a worker thread)."""
     path = Path(root)
     if not path.is_dir():
         raise NotADirectoryError(f"{os.fspath(root)!r} is not a directory")
-    return await anyio.to_thread.run_sync(_scan, path)
+    skip = frozenset(os.fspath(p) for p in exclude)
+    return await anyio.to_thread.run_sync(_scan, path, skip)
 
 
-def _files_in(root: Path, rel: str) -> list[LocalFile]:
+def _files_in(root: Path, rel: str, exclude: frozenset[str]) -> list[LocalFile]:
     out = []
     for entry in _entries(root / rel if rel else root):
-        if entry.is_symlink():
+        if entry.path in exclude:
             continue
-        st = entry.stat(follow_symlinks=False)
-        if stat.S_ISREG(st.st_mode):
-            out.append(LocalFile(Path(entry.path), rel, entry.name, st.st_size))
+        kind, size = _kind(entry)
+        if kind is not None:
+            out.append(LocalFile(Path(entry.path), rel, entry.name, size, kind))
     return out
 
 
 async def iter_files(tree: LocalTree) -> AsyncIterator[LocalFile]:
-    """Yield every regular file, one directory listing at a time (off the event loop)."""
+    """Yield every entry, one directory listing at a time (off the event loop)."""
     for rel in ["", *tree.dirs]:
-        for item in await anyio.to_thread.run_sync(_files_in, tree.root, rel):
+        for item in await anyio.to_thread.run_sync(_files_in, tree.root, rel, tree.exclude):
             yield item

@@ -1,0 +1,81 @@
+"""upload_tree edge cases: symlinks, its own journal inside the tree, files edited after a run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from intralinks_async.transfers import SkippedEntryError
+
+from .conftest import connect, new_workspace, remote_documents, served
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+async def test_symlinks_are_not_followed_and_not_dropped_silently(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "secret-dir").mkdir(parents=True)
+    (outside / "secret.txt").write_bytes(b"not part of the data room")
+    (outside / "secret-dir" / "x.txt").write_bytes(b"nor this")
+    src = tmp_path / "room"
+    (src / "sub").mkdir(parents=True)
+    (src / "real.txt").write_bytes(b"real")
+    (src / "sub" / "inner.txt").write_bytes(b"inner")
+    os.symlink(outside / "secret.txt", src / "link-out.txt")
+    os.symlink(outside / "secret-dir", src / "sub" / "dir-out")
+    os.symlink(src / "real.txt", src / "sub" / "link-in.txt")
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            report = await client.transfers.upload_tree(src, ws)
+            stored = sorted(d["name"] for d in remote_documents(app, ws))
+            assert stored == ["inner.txt", "real.txt"]
+            assert report.succeeded == 2
+            assert sorted(f.path for f in report.failures) == [
+                "link-out.txt",
+                "sub/dir-out",
+                "sub/link-in.txt",
+            ]
+            assert all(isinstance(f.error, SkippedEntryError) for f in report.failures)
+            assert "symbolic link" in report.failures[0].message
+            assert report.items_total == 5
+            # Nothing about the link target leaks into the report.
+            assert "secret" not in repr(report.to_dict())
+
+
+async def test_journal_inside_the_tree_is_not_uploaded(tmp_path: Path) -> None:
+    src = tmp_path / "room"
+    src.mkdir()
+    for i in range(5):
+        (src / f"f{i}.txt").write_bytes(b"x" * i)
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            report = await client.transfers.upload_tree(src, ws, journal=src / "migration.db")
+            assert report.ok, report.failures
+            names = sorted(d["name"] for d in remote_documents(app, ws))
+            assert names == [f"f{i}.txt" for i in range(5)]
+            again = await client.transfers.upload_tree(src, ws, journal=src / "migration.db")
+            assert again.ok and again.skipped == 5 and again.items_total == 5
+
+
+async def test_file_edited_after_a_journaled_run_is_not_skipped(tmp_path: Path) -> None:
+    src = tmp_path / "room"
+    src.mkdir()
+    (src / "a.txt").write_bytes(b"v1")
+    (src / "b.txt").write_bytes(b"same")
+    journal = tmp_path / "j.db"
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            first = await client.transfers.upload_tree(src, ws, journal=journal)
+            assert first.ok and first.succeeded == 2
+            (src / "a.txt").write_bytes(b"version 2")
+            second = await client.transfers.upload_tree(
+                src, ws, journal=journal, on_conflict="new_version"
+            )
+            assert second.ok and second.succeeded == 1 and second.skipped == 1
+            sizes = sorted((d["name"], d["fileSize"]) for d in remote_documents(app, ws))
+            assert sizes == [("a.txt", 2), ("a.txt", 9), ("b.txt", 4)]
