@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import anyio.from_thread
+
 __all__ = ["existing_dir", "positive_int", "writable_target_dir"]
 
 
@@ -33,3 +35,16 @@ def writable_target_dir(what: str, path: str | os.PathLike[str]) -> Path:
     if p.exists() and not p.is_dir():
         raise NotADirectoryError(f"{what} {os.fspath(path)!r} exists and is not a directory")
     return p
+
+
+def thread_checkpoint() -> None:
+    """In an anyio worker thread, raise the host task's cancellation if it was cancelled.
+
+    Long loops in worker threads (hashing a big file, scanning a big tree) call this
+    between steps so that Ctrl-C or a task cancel stops them promptly; outside a worker
+    thread it does nothing.
+    """
+    try:
+        anyio.from_thread.check_cancelled()
+    except RuntimeError:  # not running in an anyio worker thread
+        return

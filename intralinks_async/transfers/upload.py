@@ -24,6 +24,7 @@ from typing import IO, Any
 import anyio.to_thread
 
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
+from intralinks_async.transfers._checks import thread_checkpoint
 from intralinks_async.transfers._retrying import backoff, is_retryable
 from intralinks_async.transfers.errors import (
     IntegrityError,
@@ -32,7 +33,7 @@ from intralinks_async.transfers.errors import (
 )
 from intralinks_async.transfers.progress import ItemProgress
 
-__all__ = ["READ_BLOCK", "UploadOutcome", "UploadSource", "Uploader", "file_sha1"]
+__all__ = ["READ_BLOCK", "UploadOutcome", "UploadSource", "Uploader", "file_sha1", "hash_file"]
 
 #: Bytes read from the source per step.
 READ_BLOCK = 1024 * 1024
@@ -56,7 +57,13 @@ def file_sha1(path: str | os.PathLike[str]) -> tuple[int, str]:
         while block := fh.read(READ_BLOCK):
             sha.update(block)
             size += len(block)
+            thread_checkpoint()
     return size, _b64(sha.digest())
+
+
+async def hash_file(path: str | os.PathLike[str]) -> tuple[int, str]:
+    """(size, base64 SHA-1) of a local file, read in a worker thread; stops when cancelled."""
+    return await anyio.to_thread.run_sync(file_sha1, path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,6 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any, Literal
 
-import anyio.to_thread
-
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import existing_dir, positive_int
 from intralinks_async.transfers._remote_index import DocumentIndex, FolderIndex
@@ -21,7 +19,7 @@ from intralinks_async.transfers.errors import (
 from intralinks_async.transfers.journal import Journal
 from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
 from intralinks_async.transfers.report import TransferFailure, TransferReport
-from intralinks_async.transfers.upload import Uploader, file_sha1
+from intralinks_async.transfers.upload import Uploader, hash_file
 from intralinks_async.transfers.walk import LocalFile, iter_files, scan_tree
 from intralinks_async.transfers.window import run_window
 
@@ -208,7 +206,7 @@ async def _already_there(
         return None
     if all(doc_hash(d) is None for d in sized):
         return sized[0], None
-    _size, sha1 = await anyio.to_thread.run_sync(file_sha1, item.path)
+    _size, sha1 = await hash_file(item.path)
     for doc in sized:
         if doc_hash(doc) in (None, sha1):
             return doc, sha1

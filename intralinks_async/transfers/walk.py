@@ -20,6 +20,8 @@ from typing import Literal
 
 import anyio.to_thread
 
+from intralinks_async.transfers._checks import thread_checkpoint
+
 __all__ = ["EntryKind", "LocalFile", "LocalTree", "iter_files", "scan_tree"]
 
 EntryKind = Literal["file", "symlink", "special"]
@@ -81,6 +83,7 @@ def _scan(root: Path, exclude: frozenset[str]) -> LocalTree:
     stack = [""]
     while stack:
         rel = stack.pop()
+        thread_checkpoint()
         for entry in _entries(root / rel if rel else root):
             if entry.path in exclude:
                 continue
