@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -81,13 +82,24 @@ class FolderIndex:
 
 
 class DocumentIndex:
-    """Documents per folder, listed once per folder on first use."""
+    """Documents per folder, listed on first use; at most ``max_folders`` listings kept.
 
-    def __init__(self, api: RemoteAPI, workspace_id: str) -> None:
+    A tree upload works through its folders one after another, so only the few folders
+    with files in flight need their listing; the least recently used ones are dropped
+    (and listed again if needed), so that memory does not grow with the data room.
+    """
+
+    def __init__(self, api: RemoteAPI, workspace_id: str, *, max_folders: int = 64) -> None:
         self.api = api
         self.workspace_id = workspace_id
-        self._by_folder: dict[str, dict[str, list[Any]]] = {}
+        self.max_folders = max(1, max_folders)
+        self._by_folder: OrderedDict[str, dict[str, list[Any]]] = OrderedDict()
         self._locks: dict[str, anyio.Lock] = {}
+
+    @property
+    def cached_folders(self) -> int:
+        """How many folder listings are held."""
+        return len(self._by_folder)
 
     async def same_name(self, folder_id: str, name: str) -> list[Any]:
         """Documents named ``name`` in ``folder_id``."""
@@ -103,6 +115,7 @@ class DocumentIndex:
     async def _folder(self, folder_id: str) -> dict[str, list[Any]]:
         cached = self._by_folder.get(folder_id)
         if cached is not None:
+            self._by_folder.move_to_end(folder_id)
             return cached
         lock = self._locks.setdefault(folder_id, anyio.Lock())
         async with lock:
@@ -118,5 +131,7 @@ class DocumentIndex:
                 if name is not None:
                     names.setdefault(name, []).append(doc)
             self._by_folder[folder_id] = names
+            while len(self._by_folder) > self.max_folders:
+                self._by_folder.popitem(last=False)
             self._locks.pop(folder_id, None)
             return names

@@ -23,7 +23,7 @@ from intralinks_async.transfers.upload import Uploader, hash_file
 from intralinks_async.transfers.walk import LocalFile, iter_files, scan_tree
 from intralinks_async.transfers.window import run_window
 
-__all__ = ["OnConflict", "upload_tree"]
+__all__ = ["OnConflict", "cached_folder_limit", "upload_tree"]
 
 OnConflict = Literal["skip", "new_version", "error"]
 
@@ -67,7 +67,7 @@ async def upload_tree(
             root_id = parent_folder_id
         folder_ids[""] = root_id
         await _create_folders(tree.dirs, folders, folder_ids, concurrency, report)
-        docs = DocumentIndex(api, workspace_id)
+        docs = DocumentIndex(api, workspace_id, max_folders=cached_folder_limit(concurrency))
         uploader = Uploader(api)
 
         async def upload_one(item: LocalFile) -> None:
@@ -87,6 +87,11 @@ async def upload_tree(
         report.retries = api.retries
         report.elapsed = time.monotonic() - started
     return report
+
+
+def cached_folder_limit(concurrency: int) -> int:
+    """Folder listings kept while uploading: enough for every file in flight, and a few."""
+    return 2 * concurrency + 8
 
 
 async def _create_folders(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,7 +22,7 @@ import anyio.to_thread
 
 from intralinks_async.transfers._checks import thread_checkpoint
 
-__all__ = ["EntryKind", "LocalFile", "LocalTree", "iter_files", "scan_tree"]
+__all__ = ["BATCH", "EntryKind", "LocalFile", "LocalTree", "iter_files", "scan_tree"]
 
 EntryKind = Literal["file", "symlink", "special"]
 
@@ -59,9 +59,9 @@ class LocalTree:
     """Absolute paths left out of the walk."""
 
 
-def _entries(path: Path) -> list[os.DirEntry[str]]:
-    with os.scandir(path) as it:
-        return sorted(it, key=lambda e: e.name)
+#: Directory entries read per worker-thread hop (a flat directory of a million files is
+#: never held in memory at once).
+BATCH = 256
 
 
 def _kind(entry: os.DirEntry[str]) -> tuple[EntryKind | None, int]:
@@ -84,17 +84,20 @@ def _scan(root: Path, exclude: frozenset[str]) -> LocalTree:
     while stack:
         rel = stack.pop()
         thread_checkpoint()
-        for entry in _entries(root / rel if rel else root):
-            if entry.path in exclude:
-                continue
-            kind, size = _kind(entry)
-            child = f"{rel}/{entry.name}" if rel else entry.name
-            if kind is None:
-                dirs.append(child)
-                stack.append(child)
-            else:
-                files += 1
-                total += size
+        with os.scandir(root / rel if rel else root) as it:
+            for n, entry in enumerate(it, 1):
+                if n % BATCH == 0:
+                    thread_checkpoint()
+                if entry.path in exclude:
+                    continue
+                kind, size = _kind(entry)
+                child = f"{rel}/{entry.name}" if rel else entry.name
+                if kind is None:
+                    dirs.append(child)
+                    stack.append(child)
+                else:
+                    files += 1
+                    total += size
     dirs.sort(key=lambda d: (d.count("/"), d))
     return LocalTree(root, dirs, files, total, exclude)
 
@@ -110,19 +113,34 @@ async def scan_tree(
     return await anyio.to_thread.run_sync(_scan, path, skip)
 
 
-def _files_in(root: Path, rel: str, exclude: frozenset[str]) -> list[LocalFile]:
-    out = []
-    for entry in _entries(root / rel if rel else root):
+def _next_batch(
+    it: Iterator[os.DirEntry[str]], root: Path, rel: str, exclude: frozenset[str]
+) -> list[LocalFile]:
+    out: list[LocalFile] = []
+    for entry in it:
         if entry.path in exclude:
             continue
         kind, size = _kind(entry)
         if kind is not None:
             out.append(LocalFile(Path(entry.path), rel, entry.name, size, kind))
+            if len(out) >= BATCH:
+                break
     return out
 
 
 async def iter_files(tree: LocalTree) -> AsyncIterator[LocalFile]:
-    """Yield every entry, one directory listing at a time (off the event loop)."""
+    """Yield every entry, directory by directory, :data:`BATCH` entries per thread hop."""
     for rel in ["", *tree.dirs]:
-        for item in await anyio.to_thread.run_sync(_files_in, tree.root, rel, tree.exclude):
-            yield item
+        path = tree.root / rel if rel else tree.root
+        try:
+            it = await anyio.to_thread.run_sync(os.scandir, path)
+        except FileNotFoundError:
+            continue  # removed since the scan
+        try:
+            while batch := await anyio.to_thread.run_sync(
+                _next_batch, it, tree.root, rel, tree.exclude
+            ):
+                for item in batch:
+                    yield item
+        finally:
+            it.close()
