@@ -57,16 +57,18 @@ async def test_hashing_a_big_file_stops_when_cancelled(
 async def test_scanning_a_big_tree_stops_when_cancelled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    deep = tmp_path
     for i in range(30):
-        (tmp_path / f"d{i}").mkdir()
+        deep = deep / f"d{i}"
+    deep.mkdir(parents=True)
     probe = _Cancelling()
-    real = walk_mod._entries
+    real = walk_mod._kind
 
-    def entries(path: Path) -> Any:
+    def kind(entry: Any) -> Any:
         probe.tick()
-        return real(path)
+        return real(entry)
 
-    monkeypatch.setattr(walk_mod, "_entries", entries)
+    monkeypatch.setattr(walk_mod, "_kind", kind)
     with probe.scope:
         await walk_mod.scan_tree(tmp_path)
     assert probe.scope.cancelled_caught
