@@ -40,6 +40,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
@@ -50,6 +51,7 @@ import httpx
 from intralinks_async._logging import SecretStr, logger
 from intralinks_async.errors import (
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     IntralinksError,
     make_status_error,
@@ -289,6 +291,8 @@ _STATIC = "static"
 
 # After a failed refresh with a still-valid token, wait this long before trying again.
 _REFRESH_RETRY_AFTER = 5.0
+# Upper bound on a token request that cancellation of its caller does not interrupt.
+_SHIELD_LIMIT = 120.0
 
 
 class OAuth2Auth(httpx.Auth):
@@ -342,6 +346,8 @@ class OAuth2Auth(httpx.Auth):
         )
         self._state: SecretStr | None = None
         self._lock: anyio.Lock | None = None
+        self._flights = 0  # refresh attempts started (under the lock)
+        self._flight_error: tuple[Exception, TracebackType | None] | None = None
         self._sender: TokenSender | None = None
         self.token_requests = 0  # token endpoint calls made (for diagnostics and tests)
         if grant == _STATIC:
@@ -466,6 +472,7 @@ class OAuth2Auth(httpx.Auth):
         return await self._refresh(stale=current, force=True)
 
     async def _refresh(self, *, stale: TokenSet | None, force: bool) -> str:
+        flights_seen = self._flights
         async with self._get_lock():
             current = self._token
             now = time.time()
@@ -482,35 +489,61 @@ class OAuth2Auth(httpx.Auth):
                 and (current.expires_in(now) or 0) > 0
             ):
                 return current.access_token  # recent refresh failed; keep the valid token
-            async with self.store.lock():
-                stored = await self.store.load()
-                if stored is not None and self._adoptable(stored, stale, now):
-                    logger.debug("using token from %r", self.store)
-                    self._set_token(stored)
-                    return stored.access_token
-                if stored is not None and stored.refresh_token:
-                    # Another process may have rotated the refresh token: use the newest.
-                    self._token = current = stored
-                try:
-                    new = await self._request_token(current)
-                except Exception as exc:
-                    valid = current is not None and (current.expires_in() or 0) > 1.0
-                    if valid and not force:
-                        assert current is not None
-                        self._retry_refresh_at = time.time() + _REFRESH_RETRY_AFTER
-                        logger.warning(
-                            "token refresh failed (%s); keeping the current token until it expires",
-                            type(exc).__name__,
-                        )
-                        return current.access_token
-                    raise
-                if new.refresh_token is None and current is not None:
-                    new.refresh_token = current.refresh_token  # not rotated: keep it
-                await self.store.save(new)
-            self._set_token(new)
-            self._retry_refresh_at = 0.0
-            self._initial_refresh = None
-            return new.access_token
+            failure = self._flight_error
+            if failure is not None and self._flights != flights_seen:
+                # The refresh this task queued behind failed: share its outcome rather
+                # than send one more token request per waiter (with bad credentials that
+                # would be a request storm, and an account lock-out at the provider).
+                raise failure[0].with_traceback(failure[1])
+            self._flights += 1
+            self._flight_error = None
+            try:
+                # Shielded: a cancelled caller must not abandon a token request the
+                # server may already have honoured (a rotated refresh token would be
+                # lost, and with it the session); bounded by _SHIELD_LIMIT.
+                with anyio.CancelScope(shield=True) as shield:
+                    shield.deadline = anyio.current_time() + _SHIELD_LIMIT
+                    return await self._refresh_locked(current, stale, force, now)
+                raise APITimeoutError(
+                    f"token request did not complete within {_SHIELD_LIMIT:.0f}s",
+                    operation=TOKEN_OPERATION,
+                )
+            except Exception as exc:
+                self._flight_error = (exc, exc.__traceback__)
+                raise
+
+    async def _refresh_locked(
+        self, current: TokenSet | None, stale: TokenSet | None, force: bool, now: float
+    ) -> str:
+        async with self.store.lock():
+            stored = await self.store.load()
+            if stored is not None and self._adoptable(stored, stale, now):
+                logger.debug("using token from %r", self.store)
+                self._set_token(stored)
+                return stored.access_token
+            if stored is not None and stored.refresh_token:
+                # Another process may have rotated the refresh token: use the newest.
+                self._token = current = stored
+            try:
+                new = await self._request_token(current)
+            except Exception as exc:
+                valid = current is not None and (current.expires_in() or 0) > 1.0
+                if valid and not force:
+                    assert current is not None
+                    self._retry_refresh_at = time.time() + _REFRESH_RETRY_AFTER
+                    logger.warning(
+                        "token refresh failed (%s); keeping the current token until it expires",
+                        type(exc).__name__,
+                    )
+                    return current.access_token
+                raise
+            if new.refresh_token is None and current is not None:
+                new.refresh_token = current.refresh_token  # not rotated: keep it
+            await self.store.save(new)
+        self._set_token(new)
+        self._retry_refresh_at = 0.0
+        self._initial_refresh = None
+        return new.access_token
 
     def _adoptable(self, stored: TokenSet, stale: TokenSet | None, now: float) -> bool:
         if stale is not None and hmac.compare_digest(stored.access_token, stale.access_token):

@@ -1,0 +1,119 @@
+"""Adversarial single-flight cases: failed and cancelled refreshes, rotating tokens."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+import pytest
+
+from intralinks_async import OAuth2Auth
+from intralinks_async.errors import AuthenticationError
+
+TOKEN_URL = "https://api.example/oauth/token"
+
+
+def _response(status: int, payload: dict[str, object]) -> httpx.Response:
+    return httpx.Response(status, json=payload, request=httpx.Request("POST", TOKEN_URL))
+
+
+async def test_a_failed_refresh_is_shared_by_every_waiter_not_repeated() -> None:
+    """50 callers, token endpoint rejecting the client: one token request, 50 errors."""
+    auth = OAuth2Auth.client_credentials("cid", "wrong-secret")
+    calls = 0
+
+    async def sender(path: str, form: dict[str, str]) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        await anyio.sleep(0.01)  # let every caller queue on the lock
+        return _response(401, {"error": "invalid_client"})
+
+    auth.bind(sender)
+    errors: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await auth.get_token()
+        except AuthenticationError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(50):
+            tg.start_soon(call)
+    assert len(errors) == 50
+    assert calls == 1  # not 50 sequential attempts (an account lock-out in the making)
+    # The failure is not sticky: a later call tries again.
+    with pytest.raises(AuthenticationError):
+        await auth.get_token()
+    assert calls == 2
+
+
+class RotatingServer:
+    """A token endpoint whose refresh tokens are single use (reuse is rejected)."""
+
+    def __init__(self) -> None:
+        self.valid_refresh = "rt-1"
+        self.generation = 1
+        self.entered = anyio.Event()
+        self.gate = anyio.Event()
+        self.calls = 0
+
+    async def __call__(self, path: str, form: dict[str, str]) -> httpx.Response:
+        self.calls += 1
+        if form.get("refresh_token") != self.valid_refresh:
+            return _response(400, {"error": "invalid_grant"})
+        self.generation += 1
+        self.valid_refresh = f"rt-{self.generation}"  # rotated server-side now
+        self.entered.set()
+        await self.gate.wait()  # the response is still on its way
+        return _response(
+            200,
+            {
+                "access_token": f"at-{self.generation}",
+                "refresh_token": self.valid_refresh,
+                "expires_in": 3600,
+            },
+        )
+
+
+async def test_cancelling_the_refreshing_task_does_not_lose_the_rotated_refresh_token() -> None:
+    server = RotatingServer()
+    auth = OAuth2Auth.from_refresh_token("cid", "secret", "rt-1")
+    auth.bind(server)
+    async with anyio.create_task_group() as tg:
+        scope = anyio.CancelScope()
+
+        async def impatient_caller() -> None:
+            with scope:
+                await auth.get_token()
+
+        tg.start_soon(impatient_caller)
+        await server.entered.wait()
+        scope.cancel()  # e.g. a fail_after() around one API call
+        await anyio.sleep(0.01)
+        server.gate.set()
+    # The rotation the server performed was kept: the next caller needs no new request.
+    assert await auth.get_token() == "at-2"
+    assert server.calls == 1
+
+
+async def test_cancelled_waiter_does_not_break_the_flight() -> None:
+    """A waiter cancelled while queued on the lock leaves the others unaffected."""
+    server = RotatingServer()
+    auth = OAuth2Auth.from_refresh_token("cid", "secret", "rt-1")
+    auth.bind(server)
+    results: list[str] = []
+    async with anyio.create_task_group() as tg:
+
+        async def caller() -> None:
+            results.append(await auth.get_token())
+
+        tg.start_soon(caller)
+        await server.entered.wait()
+        with anyio.move_on_after(0.01):
+            await auth.get_token()  # queued behind the refresh, then cancelled
+        for _ in range(5):
+            tg.start_soon(caller)
+        await anyio.sleep(0.01)
+        server.gate.set()
+    assert results == ["at-2"] * 6
+    assert server.calls == 1
