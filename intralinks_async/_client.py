@@ -19,6 +19,7 @@ import copy
 import dataclasses
 import ipaddress
 import json as jsonlib
+import math
 import re
 import ssl
 import time
@@ -85,7 +86,9 @@ def _encode_query(params: QueryParams) -> str:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
+    # Only "localhost" itself and literal loopback addresses: names under .localhost are
+    # not guaranteed to resolve to loopback by every resolver (they may go to DNS).
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -255,6 +258,7 @@ class IntralinksClient(Resources):
         self._parent: IntralinksClient | None = None  # set on with_options() views
         self._http: httpx.AsyncClient | None = None
         self._closed = False
+        self._closing = False
         # How retries wait; tests swap in a recorder.
         self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
         self.revoke_on_close = revoke_on_close
@@ -357,9 +361,9 @@ class IntralinksClient(Resources):
 
     async def aclose(self) -> None:
         """Revoke the token if asked to, then close the connection pool (idempotent)."""
-        if self._closed:
+        if self._closed or self._closing:
             return
-        self._closed = True
+        self._closing = True
         try:
             if self.revoke_on_close and self._oauth is not None:
                 try:
@@ -367,6 +371,7 @@ class IntralinksClient(Resources):
                 except IntralinksError as exc:
                     logger.warning("token revocation failed: %s", type(exc).__name__)
         finally:
+            self._closed = True
             with anyio.CancelScope(shield=True):
                 if self._http is not None:
                     await self._http.aclose()
@@ -610,6 +615,8 @@ class IntralinksClient(Resources):
         stream: bool,
         policy: RetryPolicy,
     ) -> httpx.Response:
+        if self._closed or (self._parent is not None and self._parent._closed):
+            raise RuntimeError("the client is closed")
         transport = self._transport or self._get_transport()
         oauth = self._oauth if authenticated else None
         generic_auth = self.auth if authenticated and oauth is None else None
@@ -623,6 +630,12 @@ class IntralinksClient(Resources):
         retries = 0
         replayed_401 = False
         deadline = None if policy.total_timeout is None else time.monotonic() + policy.total_timeout
+        # The same deadline on the event loop's clock: it also cuts off a hanging attempt.
+        scope_deadline = (
+            math.inf
+            if policy.total_timeout is None
+            else anyio.current_time() + policy.total_timeout
+        )
         debug = logger.isEnabledFor(_DEBUG)
         while True:
             attempts += 1
@@ -640,19 +653,28 @@ class IntralinksClient(Resources):
             if debug:
                 self._log_request(request, operation, attempts)
             try:
-                if generic_auth is not None:
-                    response = await self._send_with_auth(transport, request, generic_auth)
-                elif buffered:
-                    # Fast path: no hooks, our transport, body wanted whole.
-                    response = await transport.send_buffered(request)  # type: ignore[attr-defined]
-                else:
-                    response = await self._send_once(transport, request)
-                if not stream and not buffered:
-                    try:
-                        await response.aread()
-                    except BaseException:
-                        await response.aclose()
-                        raise
+                with anyio.CancelScope(deadline=scope_deadline) as attempt_scope:
+                    if generic_auth is not None:
+                        response = await self._send_with_auth(transport, request, generic_auth)
+                    elif buffered:
+                        # Fast path: no hooks, our transport, body wanted whole.
+                        response = await transport.send_buffered(request)  # type: ignore[attr-defined]
+                    else:
+                        response = await self._send_once(transport, request)
+                    if not stream and not buffered:
+                        try:
+                            await response.aread()
+                        except BaseException:
+                            await response.aclose()
+                            raise
+                if attempt_scope.cancelled_caught:
+                    raise APITimeoutError(
+                        f"overall deadline of {policy.total_timeout}s exceeded",
+                        operation=operation,
+                        method=request.method,
+                        url=request.url,
+                        attempts=attempts,
+                    )
             except httpx.TransportError as exc:
                 delay = policy.backoff(retries + 1)
                 if (
@@ -685,7 +707,11 @@ class IntralinksClient(Resources):
                 and not replayed_401
                 and body.replayable
             ):
-                replacement = await oauth.on_unauthorized(token)
+                try:
+                    replacement = await oauth.on_unauthorized(token)
+                except BaseException:
+                    await response.aclose()
+                    raise
                 if replacement is not None:
                     replayed_401 = True
                     await response.aclose()
@@ -723,8 +749,12 @@ class IntralinksClient(Resources):
             await hook(request)
         response = await transport.handle_async_request(request)
         response.request = request
-        for response_hook in self._response_hooks:
-            await response_hook(response)
+        try:
+            for response_hook in self._response_hooks:
+                await response_hook(response)
+        except BaseException:
+            await response.aclose()
+            raise
         return response
 
     async def _send_with_auth(

@@ -131,6 +131,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._ssl: bool | ssl.SSLContext = verify
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
         self._urls: dict[Any, YarlURL] = {}
@@ -144,6 +145,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _open(self) -> aiohttp.ClientSession:
         if self._closed:
             raise RuntimeError("transport is closed")
+        self._loop = asyncio.get_running_loop()
         connector = aiohttp.TCPConnector(
             limit=self._max_connections,
             limit_per_host=0,
@@ -203,6 +205,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def _start(self, request: httpx.Request) -> aiohttp.ClientResponse:
         session = self._session or self._open()
+        if asyncio.get_running_loop() is not self._loop:
+            raise RuntimeError(
+                "this client's connection pool belongs to another event loop; "
+                "create (and close) one IntralinksClient per event loop"
+            )
         stream = request.stream
         data: Any
         if isinstance(stream, httpx.ByteStream):
