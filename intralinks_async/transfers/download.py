@@ -8,7 +8,9 @@
    ``If-Range: <etag>`` and written at its offset.
 3. A 200 in answer to a later ``If-Range`` request, or another ETag on a 206, means the
    document changed: :class:`DocumentChangedError`, and no file is left behind.
-4. A server that ignores ``Range`` (200 on the first request) is read as one stream.
+4. A server that ignores ``Range`` (200 on the first request) is read as one stream; so
+   is a document that nothing could pin across requests (no ETag or Last-Modified, and
+   no ``fileHash`` to catch a splice), so that versions are never mixed.
 5. A connection dropped mid-chunk re-requests only the bytes still missing (bounded).
 6. Data goes to a temporary file (fsync + rename on success); the byte count is checked
    against ``Content-Range`` and ``fileSize``, the SHA-1 against ``fileHash``. The hash is
@@ -112,6 +114,7 @@ class FileDownload:
         self._done_send: Any = None
         self._done_receive: Any = None
         self._expected_size: int | None = None
+        self._expected_hash: str | None = None
         self._sha1: Any = None
 
     # -- helpers -------------------------------------------------------------------------
@@ -158,6 +161,7 @@ class FileDownload:
         expected_size = doc_size(document)
         expected_hash = doc_hash(document)
         self._expected_size = expected_size
+        self._expected_hash = expected_hash
         ranged = False
         async with AtomicFileWriter(self.dest) as writer:
             self._writer = writer
@@ -204,6 +208,7 @@ class FileDownload:
     async def _probe(self, *, task_status: anyio.abc.TaskStatus[str]) -> None:
         attempt = 0
         started = False
+        unpinned = False
         while True:
             attempt += 1
             try:
@@ -228,28 +233,19 @@ class FileDownload:
                             f"{self._label()} is {self._total} bytes but its metadata says "
                             f"{self._expected_size}: it changed since it was listed"
                         )
-                    self._nchunks = max(1, -(-self._total // self.chunk_size))
-                    self._chunks = iter(range(1, self._nchunks))
-                    if self.verify:
-                        self._sha1 = hashlib.sha1()  # noqa: S324 (integrity check, not security)
-                        if self._nchunks > 1:
-                            send, receive = anyio.create_memory_object_stream[int](math.inf)
-                            self._done_send, self._done_receive = send, receive
+                    if self._validator is None and not (self.verify and self._expected_hash):
+                        # Nothing would pin the version across requests (no ETag or
+                        # Last-Modified) and no fileHash would catch a splice: read it in
+                        # one response instead (a retry starts over from byte 0).
+                        unpinned = True
+                    else:
+                        started = True
+                        await self._start_ranged(s, task_status)
+                if unpinned:
                     started = True
-                    task_status.started("ranged")
-                    pos = [0]
-                    end = self._bounds(0)[1]
-                    failed = 0
-                    try:
-                        await self._consume(s, pos, end)
-                    except Exception as exc:
-                        if not is_retryable(exc):
-                            raise
-                        self.api.own_retries += 1
-                        failed = 1
-                    if pos[0] <= end:
-                        await self._fetch_range(pos[0], end, already_failed=failed)
-                    await self._chunk_done(0)
+                    task_status.started("single")
+                    await self._single_stream(first=None)
+                    return
                 break
             except Exception as exc:
                 if started:
@@ -262,6 +258,30 @@ class FileDownload:
                     return
                 await self._retry_or_raise(attempt, exc)
         await self._chunk_worker()
+
+    async def _start_ranged(self, s: Any, task_status: anyio.abc.TaskStatus[str]) -> None:
+        """Plan the chunks, release the other workers, and write chunk 0 from ``s``."""
+        self._nchunks = max(1, -(-self._total // self.chunk_size))
+        self._chunks = iter(range(1, self._nchunks))
+        if self.verify:
+            self._sha1 = hashlib.sha1()  # noqa: S324 (integrity check, not security)
+            if self._nchunks > 1:
+                send, receive = anyio.create_memory_object_stream[int](math.inf)
+                self._done_send, self._done_receive = send, receive
+        task_status.started("ranged")
+        pos = [0]
+        end = self._bounds(0)[1]
+        failed = 0
+        try:
+            await self._consume(s, pos, end)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            self.api.own_retries += 1
+            failed = 1
+        if pos[0] <= end:
+            await self._fetch_range(pos[0], end, already_failed=failed)
+        await self._chunk_done(0)
 
     async def _chunk_worker(self) -> None:
         for index in self._chunks:
@@ -414,7 +434,8 @@ async def iter_document_bytes(
     """Yield a document's bytes in order, resuming after a dropped connection.
 
     After a drop the rest is requested with ``Range: bytes=<n>-`` and ``If-Range``; a
-    changed document raises :class:`DocumentChangedError` rather than splicing versions.
+    changed document raises :class:`DocumentChangedError` rather than splicing versions,
+    as does a drop when the server gave no ETag or Last-Modified to pin the version.
     """
     pos = 0
     validator: str | None = None
@@ -423,9 +444,14 @@ async def iter_document_bytes(
     while True:
         headers: dict[str, str] = {}
         if pos:
+            if not validator:
+                raise DocumentChangedError(
+                    f"document {document_id}: the connection dropped after {pos} bytes and "
+                    "the server sent no ETag or Last-Modified, so the rest cannot be fetched "
+                    "without risking bytes of a newer version (use download_file instead)"
+                )
             headers["Range"] = f"bytes={pos}-"
-            if validator:
-                headers["If-Range"] = validator
+            headers["If-Range"] = validator
         try:
             async with api.download(workspace_id, document_id, headers) as s:
                 if pos == 0:
