@@ -160,9 +160,9 @@ async def run(rounds: int, calls: int) -> dict[str, list[float]]:
     assert (await get_workspace.asyncio_detailed(WORKSPACE_ID, client=sender)).parsed == expected
 
     results: dict[str, list[float]] = {}
-    for name, sync_call in sync_rows:  # warm-up
+    for _name, sync_call in sync_rows:  # warm-up
         timed_sync(sync_call, calls // 10)
-    for name, async_call in async_rows:
+    for _name, async_call in async_rows:
         await timed_async(async_call, calls // 10)
     for round_no in range(rounds):
         for name, sync_call in sync_rows:

@@ -10,6 +10,7 @@ retries, timeouts and logging, and returns responses of any status.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeAlias
@@ -54,6 +55,10 @@ class RequestSender(Protocol):
         ...
 
 
+#: Values made only of RFC 3986 "unreserved" characters need no encoding (fast path).
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
+
+
 def encode_path_param(value: object, name: str) -> str:
     """Validate and percent-encode one path parameter value.
 
@@ -61,6 +66,8 @@ def encode_path_param(value: object, name: str) -> str:
     ``#`` and ``%`` cannot change the path. Empty values, ``.``, ``..`` and values with
     control characters raise ValueError before any request is built.
     """
+    if type(value) is str and value not in (".", "..") and _UNRESERVED.fullmatch(value):
+        return value  # non-empty, no control characters, nothing to encode
     text = value if isinstance(value, str) else str(value)
     if isinstance(value, bool) or value is None:
         raise ValueError(f"path parameter {name!r} must be a string or number, got {value!r}")

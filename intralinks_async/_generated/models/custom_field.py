@@ -15,6 +15,16 @@ from ..models.custom_field_type import CustomFieldType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomField")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "id",
+        "name",
+        "type",
+        "isRequired",
+        "options",
+    }
+)
 
 
 @_attrs_define
@@ -70,21 +80,20 @@ class CustomField:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        id = src_dict.get("id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = src_dict.get("name", UNSET)
 
-        _type_ = d.pop("type", UNSET)
+        _type_ = src_dict.get("type", UNSET)
         type_: CustomFieldType | Unset
         if isinstance(_type_, Unset):
             type_ = UNSET
         else:
             type_ = CustomFieldType(_type_)
 
-        is_required = d.pop("isRequired", UNSET)
+        is_required = src_dict.get("isRequired", UNSET)
 
-        options = cast(list[str], d.pop("options", UNSET))
+        options = cast(list[str], src_dict.get("options", UNSET))
 
         _instance = cls(
             id=id,
@@ -92,6 +101,12 @@ class CustomField:
             type=type_,
             is_required=is_required,
             options=options,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

@@ -15,6 +15,22 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Document")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "id",
+        "name",
+        "folderId",
+        "fileSize",
+        "extension",
+        "version",
+        "note",
+        "createdBy",
+        "createdOn",
+        "updatedOn",
+        "lastAccessedOn",
+    }
+)
 
 
 @_attrs_define
@@ -108,38 +124,37 @@ class Document:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        id = src_dict.get("id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = src_dict.get("name", UNSET)
 
-        folder_id = d.pop("folderId", UNSET)
+        folder_id = src_dict.get("folderId", UNSET)
 
-        file_size = d.pop("fileSize", UNSET)
+        file_size = src_dict.get("fileSize", UNSET)
 
-        extension = d.pop("extension", UNSET)
+        extension = src_dict.get("extension", UNSET)
 
-        version = d.pop("version", UNSET)
+        version = src_dict.get("version", UNSET)
 
-        note = d.pop("note", UNSET)
+        note = src_dict.get("note", UNSET)
 
-        created_by = d.pop("createdBy", UNSET)
+        created_by = src_dict.get("createdBy", UNSET)
 
-        _created_on = d.pop("createdOn", UNSET)
+        _created_on = src_dict.get("createdOn", UNSET)
         created_on: datetime.datetime | Unset
         if isinstance(_created_on, Unset):
             created_on = UNSET
         else:
             created_on = datetime.datetime.fromisoformat(_created_on)
 
-        _updated_on = d.pop("updatedOn", UNSET)
+        _updated_on = src_dict.get("updatedOn", UNSET)
         updated_on: datetime.datetime | Unset
         if isinstance(_updated_on, Unset):
             updated_on = UNSET
         else:
             updated_on = datetime.datetime.fromisoformat(_updated_on)
 
-        _last_accessed_on = d.pop("lastAccessedOn", UNSET)
+        _last_accessed_on = src_dict.get("lastAccessedOn", UNSET)
         last_accessed_on: datetime.datetime | Unset
         if isinstance(_last_accessed_on, Unset):
             last_accessed_on = UNSET
@@ -158,6 +173,12 @@ class Document:
             created_on=created_on,
             updated_on=updated_on,
             last_accessed_on=last_accessed_on,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

@@ -15,6 +15,19 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Folder")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "id",
+        "name",
+        "parentId",
+        "indexNumber",
+        "hasChildFolders",
+        "version",
+        "createdOn",
+        "updatedOn",
+    }
+)
 
 
 @_attrs_define
@@ -88,27 +101,26 @@ class Folder:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        id = src_dict.get("id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = src_dict.get("name", UNSET)
 
-        parent_id = d.pop("parentId", UNSET)
+        parent_id = src_dict.get("parentId", UNSET)
 
-        index_number = d.pop("indexNumber", UNSET)
+        index_number = src_dict.get("indexNumber", UNSET)
 
-        has_child_folders = d.pop("hasChildFolders", UNSET)
+        has_child_folders = src_dict.get("hasChildFolders", UNSET)
 
-        version = d.pop("version", UNSET)
+        version = src_dict.get("version", UNSET)
 
-        _created_on = d.pop("createdOn", UNSET)
+        _created_on = src_dict.get("createdOn", UNSET)
         created_on: datetime.datetime | Unset
         if isinstance(_created_on, Unset):
             created_on = UNSET
         else:
             created_on = datetime.datetime.fromisoformat(_created_on)
 
-        _updated_on = d.pop("updatedOn", UNSET)
+        _updated_on = src_dict.get("updatedOn", UNSET)
         updated_on: datetime.datetime | Unset
         if isinstance(_updated_on, Unset):
             updated_on = UNSET
@@ -124,6 +136,12 @@ class Folder:
             version=version,
             created_on=created_on,
             updated_on=updated_on,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

@@ -15,6 +15,17 @@ from ..models.grant_type import GrantType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="GetOAuthTokenBody")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "grant_type",
+        "client_id",
+        "client_secret",
+        "code",
+        "redirect_uri",
+        "refresh_token",
+    }
+)
 
 
 @_attrs_define
@@ -72,18 +83,17 @@ class GetOAuthTokenBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        grant_type = GrantType(d.pop("grant_type"))
+        grant_type = GrantType(src_dict["grant_type"])
 
-        client_id = d.pop("client_id")
+        client_id = src_dict["client_id"]
 
-        client_secret = d.pop("client_secret")
+        client_secret = src_dict["client_secret"]
 
-        code = d.pop("code", UNSET)
+        code = src_dict.get("code", UNSET)
 
-        redirect_uri = d.pop("redirect_uri", UNSET)
+        redirect_uri = src_dict.get("redirect_uri", UNSET)
 
-        refresh_token = d.pop("refresh_token", UNSET)
+        refresh_token = src_dict.get("refresh_token", UNSET)
 
         _instance = cls(
             grant_type=grant_type,
@@ -92,6 +102,12 @@ class GetOAuthTokenBody:
             code=code,
             redirect_uri=redirect_uri,
             refresh_token=refresh_token,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

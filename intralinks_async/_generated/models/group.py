@@ -15,6 +15,19 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Group")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "id",
+        "name",
+        "type",
+        "note",
+        "memberCount",
+        "foldersWithAccess",
+        "createdOn",
+        "updatedOn",
+    }
+)
 
 
 @_attrs_define
@@ -88,27 +101,26 @@ class Group:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        id = src_dict.get("id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = src_dict.get("name", UNSET)
 
-        type_ = d.pop("type", UNSET)
+        type_ = src_dict.get("type", UNSET)
 
-        note = d.pop("note", UNSET)
+        note = src_dict.get("note", UNSET)
 
-        member_count = d.pop("memberCount", UNSET)
+        member_count = src_dict.get("memberCount", UNSET)
 
-        folders_with_access = d.pop("foldersWithAccess", UNSET)
+        folders_with_access = src_dict.get("foldersWithAccess", UNSET)
 
-        _created_on = d.pop("createdOn", UNSET)
+        _created_on = src_dict.get("createdOn", UNSET)
         created_on: datetime.datetime | Unset
         if isinstance(_created_on, Unset):
             created_on = UNSET
         else:
             created_on = datetime.datetime.fromisoformat(_created_on)
 
-        _updated_on = d.pop("updatedOn", UNSET)
+        _updated_on = src_dict.get("updatedOn", UNSET)
         updated_on: datetime.datetime | Unset
         if isinstance(_updated_on, Unset):
             updated_on = UNSET
@@ -124,6 +136,12 @@ class Group:
             folders_with_access=folders_with_access,
             created_on=created_on,
             updated_on=updated_on,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

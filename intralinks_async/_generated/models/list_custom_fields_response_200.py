@@ -6,18 +6,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-if TYPE_CHECKING:
-    from ..models.custom_field import CustomField
-
-
 T = TypeVar("T", bound="ListCustomFieldsResponse200")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "customField",
+    }
+)
 
 
 @_attrs_define
@@ -50,10 +52,7 @@ class ListCustomFieldsResponse200:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        from ..models.custom_field import CustomField  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _custom_field = d.pop("customField", UNSET)
+        _custom_field = src_dict.get("customField", UNSET)
         custom_field: list[CustomField] | Unset = UNSET
         if _custom_field is not UNSET:
             custom_field = []
@@ -64,6 +63,12 @@ class ListCustomFieldsResponse200:
 
         _instance = cls(
             custom_field=custom_field,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d
@@ -84,3 +89,7 @@ class ListCustomFieldsResponse200:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported last: referenced models may import this module in turn.
+from ..models.custom_field import CustomField  # noqa: E402

@@ -6,18 +6,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-if TYPE_CHECKING:
-    from ..models.user import User
-
-
 T = TypeVar("T", bound="ListGroupMembersResponse200")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "user",
+    }
+)
 
 
 @_attrs_define
@@ -50,10 +52,7 @@ class ListGroupMembersResponse200:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        from ..models.user import User  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _user = d.pop("user", UNSET)
+        _user = src_dict.get("user", UNSET)
         user: list[User] | Unset = UNSET
         if _user is not UNSET:
             user = []
@@ -64,6 +63,12 @@ class ListGroupMembersResponse200:
 
         _instance = cls(
             user=user,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d
@@ -84,3 +89,7 @@ class ListGroupMembersResponse200:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported last: referenced models may import this module in turn.
+from ..models.user import User  # noqa: E402

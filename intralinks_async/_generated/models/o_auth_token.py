@@ -14,6 +14,15 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="OAuthToken")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+    }
+)
 
 
 @_attrs_define
@@ -59,20 +68,25 @@ class OAuthToken:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        access_token = d.pop("access_token", UNSET)
+        access_token = src_dict.get("access_token", UNSET)
 
-        refresh_token = d.pop("refresh_token", UNSET)
+        refresh_token = src_dict.get("refresh_token", UNSET)
 
-        token_type = d.pop("token_type", UNSET)
+        token_type = src_dict.get("token_type", UNSET)
 
-        expires_in = d.pop("expires_in", UNSET)
+        expires_in = src_dict.get("expires_in", UNSET)
 
         _instance = cls(
             access_token=access_token,
             refresh_token=refresh_token,
             token_type=token_type,
             expires_in=expires_in,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

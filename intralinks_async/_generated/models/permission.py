@@ -15,6 +15,15 @@ from ..models.permission_level import PermissionLevel
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Permission")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "id",
+        "groupId",
+        "folderId",
+        "permission",
+    }
+)
 
 
 @_attrs_define
@@ -62,14 +71,13 @@ class Permission:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        id = src_dict.get("id", UNSET)
 
-        group_id = d.pop("groupId", UNSET)
+        group_id = src_dict.get("groupId", UNSET)
 
-        folder_id = d.pop("folderId", UNSET)
+        folder_id = src_dict.get("folderId", UNSET)
 
-        _permission = d.pop("permission", UNSET)
+        _permission = src_dict.get("permission", UNSET)
         permission: PermissionLevel | Unset
         if isinstance(_permission, Unset):
             permission = UNSET
@@ -81,6 +89,12 @@ class Permission:
             group_id=group_id,
             folder_id=folder_id,
             permission=permission,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

@@ -12,6 +12,12 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="RevokeOAuthTokenBody")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "token",
+    }
+)
 
 
 @_attrs_define
@@ -41,11 +47,16 @@ class RevokeOAuthTokenBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        token = d.pop("token")
+        token = src_dict["token"]
 
         _instance = cls(
             token=token,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

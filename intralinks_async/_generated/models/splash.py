@@ -14,6 +14,15 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Splash")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "id",
+        "hasAcceptButton",
+        "splashText",
+        "hasImage",
+    }
+)
 
 
 @_attrs_define
@@ -59,20 +68,25 @@ class Splash:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        id = src_dict.get("id", UNSET)
 
-        has_accept_button = d.pop("hasAcceptButton", UNSET)
+        has_accept_button = src_dict.get("hasAcceptButton", UNSET)
 
-        splash_text = d.pop("splashText", UNSET)
+        splash_text = src_dict.get("splashText", UNSET)
 
-        has_image = d.pop("hasImage", UNSET)
+        has_image = src_dict.get("hasImage", UNSET)
 
         _instance = cls(
             id=id,
             has_accept_button=has_accept_button,
             splash_text=splash_text,
             has_image=has_image,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

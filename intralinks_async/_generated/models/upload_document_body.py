@@ -15,6 +15,15 @@ from .. import types
 from ..types import UNSET, File, Unset
 
 T = TypeVar("T", bound="UploadDocumentBody")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "file",
+        "folderId",
+        "name",
+        "note",
+    }
+)
 
 
 @_attrs_define
@@ -80,20 +89,25 @@ class UploadDocumentBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        file = File(payload=d.pop("file"))
+        file = File(payload=src_dict["file"])
 
-        folder_id = d.pop("folderId")
+        folder_id = src_dict["folderId"]
 
-        name = d.pop("name", UNSET)
+        name = src_dict.get("name", UNSET)
 
-        note = d.pop("note", UNSET)
+        note = src_dict.get("note", UNSET)
 
         _instance = cls(
             file=file,
             folder_id=folder_id,
             name=name,
             note=note,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

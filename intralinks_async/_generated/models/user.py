@@ -15,6 +15,19 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="User")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "id",
+        "firstName",
+        "lastName",
+        "emailId",
+        "organization",
+        "roleType",
+        "lastAccessedOn",
+        "createdOn",
+    }
+)
 
 
 @_attrs_define
@@ -88,27 +101,26 @@ class User:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        id = src_dict.get("id", UNSET)
 
-        first_name = d.pop("firstName", UNSET)
+        first_name = src_dict.get("firstName", UNSET)
 
-        last_name = d.pop("lastName", UNSET)
+        last_name = src_dict.get("lastName", UNSET)
 
-        email_id = d.pop("emailId", UNSET)
+        email_id = src_dict.get("emailId", UNSET)
 
-        organization = d.pop("organization", UNSET)
+        organization = src_dict.get("organization", UNSET)
 
-        role_type = d.pop("roleType", UNSET)
+        role_type = src_dict.get("roleType", UNSET)
 
-        _last_accessed_on = d.pop("lastAccessedOn", UNSET)
+        _last_accessed_on = src_dict.get("lastAccessedOn", UNSET)
         last_accessed_on: datetime.datetime | Unset
         if isinstance(_last_accessed_on, Unset):
             last_accessed_on = UNSET
         else:
             last_accessed_on = datetime.datetime.fromisoformat(_last_accessed_on)
 
-        _created_on = d.pop("createdOn", UNSET)
+        _created_on = src_dict.get("createdOn", UNSET)
         created_on: datetime.datetime | Unset
         if isinstance(_created_on, Unset):
             created_on = UNSET
@@ -124,6 +136,12 @@ class User:
             role_type=role_type,
             last_accessed_on=last_accessed_on,
             created_on=created_on,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

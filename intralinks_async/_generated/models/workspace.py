@@ -7,18 +7,28 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-if TYPE_CHECKING:
-    from ..models.workspace_statistics import WorkspaceStatistics
-
-
 T = TypeVar("T", bound="Workspace")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "id",
+        "name",
+        "type",
+        "phase",
+        "status",
+        "host",
+        "createdOn",
+        "updatedOn",
+        "statistics",
+    }
+)
 
 
 @_attrs_define
@@ -100,36 +110,33 @@ class Workspace:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        from ..models.workspace_statistics import WorkspaceStatistics  # noqa: PLC0415
+        id = src_dict.get("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        name = src_dict.get("name", UNSET)
 
-        name = d.pop("name", UNSET)
+        type_ = src_dict.get("type", UNSET)
 
-        type_ = d.pop("type", UNSET)
+        phase = src_dict.get("phase", UNSET)
 
-        phase = d.pop("phase", UNSET)
+        status = src_dict.get("status", UNSET)
 
-        status = d.pop("status", UNSET)
+        host = src_dict.get("host", UNSET)
 
-        host = d.pop("host", UNSET)
-
-        _created_on = d.pop("createdOn", UNSET)
+        _created_on = src_dict.get("createdOn", UNSET)
         created_on: datetime.datetime | Unset
         if isinstance(_created_on, Unset):
             created_on = UNSET
         else:
             created_on = datetime.datetime.fromisoformat(_created_on)
 
-        _updated_on = d.pop("updatedOn", UNSET)
+        _updated_on = src_dict.get("updatedOn", UNSET)
         updated_on: datetime.datetime | Unset
         if isinstance(_updated_on, Unset):
             updated_on = UNSET
         else:
             updated_on = datetime.datetime.fromisoformat(_updated_on)
 
-        _statistics = d.pop("statistics", UNSET)
+        _statistics = src_dict.get("statistics", UNSET)
         statistics: WorkspaceStatistics | Unset
         if isinstance(_statistics, Unset):
             statistics = UNSET
@@ -146,6 +153,12 @@ class Workspace:
             created_on=created_on,
             updated_on=updated_on,
             statistics=statistics,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d
@@ -166,3 +179,7 @@ class Workspace:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported last: referenced models may import this module in turn.
+from ..models.workspace_statistics import WorkspaceStatistics  # noqa: E402

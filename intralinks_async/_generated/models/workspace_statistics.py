@@ -14,6 +14,15 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkspaceStatistics")
+#: The spec property names; any other key of an input dict goes to additional_properties.
+_PROPERTY_NAMES = frozenset(
+    {
+        "documentCount",
+        "folderCount",
+        "userCount",
+        "groupCount",
+    }
+)
 
 
 @_attrs_define
@@ -59,20 +68,25 @@ class WorkspaceStatistics:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build an instance from a JSON dict (unknown keys go to additional_properties)."""
-        d = dict(src_dict)
-        document_count = d.pop("documentCount", UNSET)
+        document_count = src_dict.get("documentCount", UNSET)
 
-        folder_count = d.pop("folderCount", UNSET)
+        folder_count = src_dict.get("folderCount", UNSET)
 
-        user_count = d.pop("userCount", UNSET)
+        user_count = src_dict.get("userCount", UNSET)
 
-        group_count = d.pop("groupCount", UNSET)
+        group_count = src_dict.get("groupCount", UNSET)
 
         _instance = cls(
             document_count=document_count,
             folder_count=folder_count,
             user_count=user_count,
             group_count=group_count,
+        )
+
+        d = (
+            {}
+            if src_dict.keys() <= _PROPERTY_NAMES
+            else {k: v for k, v in src_dict.items() if k not in _PROPERTY_NAMES}
         )
 
         _instance.additional_properties = d

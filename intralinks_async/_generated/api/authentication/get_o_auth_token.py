@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 import httpx
 
@@ -24,18 +25,32 @@ def _path() -> str:
     return "/oauth/token"
 
 
-def _headers(
-    headers: Mapping[str, str] | None,
-) -> httpx.Headers:
-    request_headers = httpx.Headers(headers)
-    return request_headers
-
-
 def _parse(response: httpx.Response) -> OAuthToken:
     errors.raise_for_status(response, operation=OPERATION)
     response_200 = OAuthToken.from_dict(response.json())
 
     return response_200
+
+
+def _request(
+    *,
+    client: RequestSender,
+    body: GetOAuthTokenBody,
+    headers: Mapping[str, str] | None = None,
+) -> Coroutine[Any, Any, httpx.Response]:
+    """Validate and encode the arguments; return the (not yet awaited) send."""
+    path = _path()
+    params = None
+    request_headers = headers
+    return client.request(
+        METHOD,
+        path,
+        operation=OPERATION,
+        params=params,
+        data=body.to_dict(),
+        headers=request_headers,
+        authenticated=AUTHENTICATED,
+    )
 
 
 async def asyncio_detailed(
@@ -61,19 +76,10 @@ async def asyncio_detailed(
         Response[OAuthToken] (status_code, headers, content, parsed)
     """
 
-    path = _path()
-    params = None
-    request_headers = _headers(
-        headers,
-    )
-    response = await client.request(
-        METHOD,
-        path,
-        operation=OPERATION,
-        params=params,
-        data=body.to_dict(),
-        headers=request_headers or None,
-        authenticated=AUTHENTICATED,
+    response = await _request(
+        client=client,
+        body=body,
+        headers=headers,
     )
     return Response(
         status_code=response.status_code,
@@ -106,10 +112,10 @@ async def asyncio(
         OAuthToken
     """
 
-    return (
-        await asyncio_detailed(
+    return _parse(
+        await _request(
             client=client,
             body=body,
             headers=headers,
         )
-    ).parsed
+    )

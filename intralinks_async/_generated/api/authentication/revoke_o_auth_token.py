@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 import httpx
 
@@ -23,16 +24,30 @@ def _path() -> str:
     return "/oauth/revoke"
 
 
-def _headers(
-    headers: Mapping[str, str] | None,
-) -> httpx.Headers:
-    request_headers = httpx.Headers(headers)
-    return request_headers
-
-
 def _parse(response: httpx.Response) -> None:
     errors.raise_for_status(response, operation=OPERATION)
     return None
+
+
+def _request(
+    *,
+    client: RequestSender,
+    body: RevokeOAuthTokenBody,
+    headers: Mapping[str, str] | None = None,
+) -> Coroutine[Any, Any, httpx.Response]:
+    """Validate and encode the arguments; return the (not yet awaited) send."""
+    path = _path()
+    params = None
+    request_headers = headers
+    return client.request(
+        METHOD,
+        path,
+        operation=OPERATION,
+        params=params,
+        data=body.to_dict(),
+        headers=request_headers,
+        authenticated=AUTHENTICATED,
+    )
 
 
 async def asyncio_detailed(
@@ -57,19 +72,10 @@ async def asyncio_detailed(
         Response[None] (status_code, headers, content, parsed)
     """
 
-    path = _path()
-    params = None
-    request_headers = _headers(
-        headers,
-    )
-    response = await client.request(
-        METHOD,
-        path,
-        operation=OPERATION,
-        params=params,
-        data=body.to_dict(),
-        headers=request_headers or None,
-        authenticated=AUTHENTICATED,
+    response = await _request(
+        client=client,
+        body=body,
+        headers=headers,
     )
     _parse(response)
     return Response(
@@ -102,10 +108,10 @@ async def asyncio(
         None
     """
 
-    return (
-        await asyncio_detailed(
+    _parse(
+        await _request(
             client=client,
             body=body,
             headers=headers,
         )
-    ).parsed
+    )

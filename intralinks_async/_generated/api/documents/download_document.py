@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-import httpx
-
 from ... import errors
 from ...client import RequestSender, encode_path_param
 from ...types import (
@@ -32,19 +30,12 @@ def _path(
     )
 
 
-def _headers(
-    headers: Mapping[str, str] | None,
-) -> httpx.Headers:
-    request_headers = httpx.Headers(headers)
-    return request_headers
-
-
 @asynccontextmanager
 async def _open_stream(
     client: RequestSender,
     path: str,
     params: Mapping[str, Any] | None,
-    request_headers: httpx.Headers,
+    request_headers: Mapping[str, str] | None,
 ) -> AsyncIterator[DownloadStream]:
     async with client.stream(
         METHOD,
@@ -86,14 +77,7 @@ def stream_detailed(
         workspace_id,
         document_id,
     )
-    return _open_stream(
-        client,
-        path,
-        None,
-        _headers(
-            headers,
-        ),
-    )
+    return _open_stream(client, path, None, headers)
 
 
 @asynccontextmanager

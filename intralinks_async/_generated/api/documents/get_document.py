@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 import httpx
 
@@ -29,18 +30,35 @@ def _path(
     )
 
 
-def _headers(
-    headers: Mapping[str, str] | None,
-) -> httpx.Headers:
-    request_headers = httpx.Headers(headers)
-    return request_headers
-
-
 def _parse(response: httpx.Response) -> Document:
     errors.raise_for_status(response, operation=OPERATION)
     response_200 = Document.from_dict(response.json())
 
     return response_200
+
+
+def _request(
+    workspace_id: str,
+    document_id: str,
+    *,
+    client: RequestSender,
+    headers: Mapping[str, str] | None = None,
+) -> Coroutine[Any, Any, httpx.Response]:
+    """Validate and encode the arguments; return the (not yet awaited) send."""
+    path = _path(
+        workspace_id,
+        document_id,
+    )
+    params = None
+    request_headers = headers
+    return client.request(
+        METHOD,
+        path,
+        operation=OPERATION,
+        params=params,
+        headers=request_headers,
+        authenticated=AUTHENTICATED,
+    )
 
 
 async def asyncio_detailed(
@@ -67,21 +85,11 @@ async def asyncio_detailed(
         Response[Document] (status_code, headers, content, parsed)
     """
 
-    path = _path(
-        workspace_id,
-        document_id,
-    )
-    params = None
-    request_headers = _headers(
-        headers,
-    )
-    response = await client.request(
-        METHOD,
-        path,
-        operation=OPERATION,
-        params=params,
-        headers=request_headers or None,
-        authenticated=AUTHENTICATED,
+    response = await _request(
+        workspace_id=workspace_id,
+        document_id=document_id,
+        client=client,
+        headers=headers,
     )
     return Response(
         status_code=response.status_code,
@@ -115,11 +123,11 @@ async def asyncio(
         Document
     """
 
-    return (
-        await asyncio_detailed(
+    return _parse(
+        await _request(
             workspace_id=workspace_id,
             document_id=document_id,
             client=client,
             headers=headers,
         )
-    ).parsed
+    )

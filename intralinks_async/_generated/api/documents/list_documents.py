@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
@@ -42,13 +42,6 @@ def _params(
     return params
 
 
-def _headers(
-    headers: Mapping[str, str] | None,
-) -> httpx.Headers:
-    request_headers = httpx.Headers(headers)
-    return request_headers
-
-
 def _parse(response: httpx.Response) -> list[Document]:
     errors.raise_for_status(response, operation=OPERATION)
     response_200 = ListDocumentsResponse200.from_dict(response.json())
@@ -56,6 +49,31 @@ def _parse(response: httpx.Response) -> list[Document]:
     if isinstance(response_200.document, Unset):
         return []
     return response_200.document
+
+
+def _request(
+    workspace_id: str,
+    *,
+    client: RequestSender,
+    folder_id: str | Unset = UNSET,
+    headers: Mapping[str, str] | None = None,
+) -> Coroutine[Any, Any, httpx.Response]:
+    """Validate and encode the arguments; return the (not yet awaited) send."""
+    path = _path(
+        workspace_id,
+    )
+    params = _params(
+        folder_id=folder_id,
+    )
+    request_headers = headers
+    return client.request(
+        METHOD,
+        path,
+        operation=OPERATION,
+        params=params,
+        headers=request_headers,
+        authenticated=AUTHENTICATED,
+    )
 
 
 async def asyncio_detailed(
@@ -82,22 +100,11 @@ async def asyncio_detailed(
         Response[list[Document]] (status_code, headers, content, parsed)
     """
 
-    path = _path(
-        workspace_id,
-    )
-    params = _params(
+    response = await _request(
+        workspace_id=workspace_id,
+        client=client,
         folder_id=folder_id,
-    )
-    request_headers = _headers(
-        headers,
-    )
-    response = await client.request(
-        METHOD,
-        path,
-        operation=OPERATION,
-        params=params,
-        headers=request_headers or None,
-        authenticated=AUTHENTICATED,
+        headers=headers,
     )
     return Response(
         status_code=response.status_code,
@@ -131,11 +138,11 @@ async def asyncio(
         list[Document]
     """
 
-    return (
-        await asyncio_detailed(
+    return _parse(
+        await _request(
             workspace_id=workspace_id,
             client=client,
             folder_id=folder_id,
             headers=headers,
         )
-    ).parsed
+    )

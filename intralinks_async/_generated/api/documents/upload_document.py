@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from typing import Any
 
 import httpx
 
@@ -42,6 +43,35 @@ def _parse(response: httpx.Response) -> Document:
     return response_201
 
 
+def _request(
+    workspace_id: str,
+    *,
+    client: RequestSender,
+    body: UploadDocumentBody,
+    headers: Mapping[str, str] | None = None,
+) -> Coroutine[Any, Any, httpx.Response]:
+    """Validate and encode the arguments; return the (not yet awaited) send."""
+    path = _path(
+        workspace_id,
+    )
+    params = None
+    request_headers = _headers(
+        headers,
+    )
+    multipart = encode_multipart(body.to_multipart())
+    request_headers.update(multipart.headers)
+    content: bytes | AsyncIterator[bytes] | None = multipart.content
+    return client.request(
+        METHOD,
+        path,
+        operation=OPERATION,
+        params=params,
+        content=content,
+        headers=request_headers or None,
+        authenticated=AUTHENTICATED,
+    )
+
+
 async def asyncio_detailed(
     workspace_id: str,
     *,
@@ -66,24 +96,11 @@ async def asyncio_detailed(
         Response[Document] (status_code, headers, content, parsed)
     """
 
-    path = _path(
-        workspace_id,
-    )
-    params = None
-    request_headers = _headers(
-        headers,
-    )
-    multipart = encode_multipart(body.to_multipart())
-    request_headers.update(multipart.headers)
-    content: bytes | AsyncIterator[bytes] | None = multipart.content
-    response = await client.request(
-        METHOD,
-        path,
-        operation=OPERATION,
-        params=params,
-        content=content,
-        headers=request_headers or None,
-        authenticated=AUTHENTICATED,
+    response = await _request(
+        workspace_id=workspace_id,
+        client=client,
+        body=body,
+        headers=headers,
     )
     return Response(
         status_code=response.status_code,
@@ -117,11 +134,11 @@ async def asyncio(
         Document
     """
 
-    return (
-        await asyncio_detailed(
+    return _parse(
+        await _request(
             workspace_id=workspace_id,
             client=client,
             body=body,
             headers=headers,
         )
-    ).parsed
+    )

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 import httpx
 
@@ -28,13 +29,6 @@ def _path(
     )
 
 
-def _headers(
-    headers: Mapping[str, str] | None,
-) -> httpx.Headers:
-    request_headers = httpx.Headers(headers)
-    return request_headers
-
-
 def _parse(response: httpx.Response) -> list[Group]:
     errors.raise_for_status(response, operation=OPERATION)
     response_200 = ListGroupsResponse200.from_dict(response.json())
@@ -42,6 +36,28 @@ def _parse(response: httpx.Response) -> list[Group]:
     if isinstance(response_200.group, Unset):
         return []
     return response_200.group
+
+
+def _request(
+    workspace_id: str,
+    *,
+    client: RequestSender,
+    headers: Mapping[str, str] | None = None,
+) -> Coroutine[Any, Any, httpx.Response]:
+    """Validate and encode the arguments; return the (not yet awaited) send."""
+    path = _path(
+        workspace_id,
+    )
+    params = None
+    request_headers = headers
+    return client.request(
+        METHOD,
+        path,
+        operation=OPERATION,
+        params=params,
+        headers=request_headers,
+        authenticated=AUTHENTICATED,
+    )
 
 
 async def asyncio_detailed(
@@ -66,20 +82,10 @@ async def asyncio_detailed(
         Response[list[Group]] (status_code, headers, content, parsed)
     """
 
-    path = _path(
-        workspace_id,
-    )
-    params = None
-    request_headers = _headers(
-        headers,
-    )
-    response = await client.request(
-        METHOD,
-        path,
-        operation=OPERATION,
-        params=params,
-        headers=request_headers or None,
-        authenticated=AUTHENTICATED,
+    response = await _request(
+        workspace_id=workspace_id,
+        client=client,
+        headers=headers,
     )
     return Response(
         status_code=response.status_code,
@@ -111,10 +117,10 @@ async def asyncio(
         list[Group]
     """
 
-    return (
-        await asyncio_detailed(
+    return _parse(
+        await _request(
             workspace_id=workspace_id,
             client=client,
             headers=headers,
         )
-    ).parsed
+    )

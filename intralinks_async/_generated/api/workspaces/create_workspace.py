@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 import httpx
 
@@ -23,18 +24,33 @@ def _path() -> str:
     return "/workspaces"
 
 
-def _headers(
-    headers: Mapping[str, str] | None,
-) -> httpx.Headers:
-    request_headers = httpx.Headers(headers)
-    return request_headers
-
-
 def _parse(response: httpx.Response) -> Workspace:
     errors.raise_for_status(response, operation=OPERATION)
     response_201 = Workspace.from_dict(response.json())
 
     return response_201
+
+
+def _request(
+    *,
+    client: RequestSender,
+    body: Workspace,
+    headers: Mapping[str, str] | None = None,
+) -> Coroutine[Any, Any, httpx.Response]:
+    """Validate and encode the arguments; return the (not yet awaited) send."""
+    path = _path()
+    params = None
+    request_headers = headers
+    json_body = body.to_dict()
+    return client.request(
+        METHOD,
+        path,
+        operation=OPERATION,
+        params=params,
+        json=json_body,
+        headers=request_headers,
+        authenticated=AUTHENTICATED,
+    )
 
 
 async def asyncio_detailed(
@@ -59,20 +75,10 @@ async def asyncio_detailed(
         Response[Workspace] (status_code, headers, content, parsed)
     """
 
-    path = _path()
-    params = None
-    request_headers = _headers(
-        headers,
-    )
-    json_body = body.to_dict()
-    response = await client.request(
-        METHOD,
-        path,
-        operation=OPERATION,
-        params=params,
-        json=json_body,
-        headers=request_headers or None,
-        authenticated=AUTHENTICATED,
+    response = await _request(
+        client=client,
+        body=body,
+        headers=headers,
     )
     return Response(
         status_code=response.status_code,
@@ -104,10 +110,10 @@ async def asyncio(
         Workspace
     """
 
-    return (
-        await asyncio_detailed(
+    return _parse(
+        await _request(
             client=client,
             body=body,
             headers=headers,
         )
-    ).parsed
+    )

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 import httpx
 
@@ -26,16 +27,31 @@ def _path(
     )
 
 
-def _headers(
-    headers: Mapping[str, str] | None,
-) -> httpx.Headers:
-    request_headers = httpx.Headers(headers)
-    return request_headers
-
-
 def _parse(response: httpx.Response) -> None:
     errors.raise_for_status(response, operation=OPERATION)
     return None
+
+
+def _request(
+    workspace_id: str,
+    *,
+    client: RequestSender,
+    headers: Mapping[str, str] | None = None,
+) -> Coroutine[Any, Any, httpx.Response]:
+    """Validate and encode the arguments; return the (not yet awaited) send."""
+    path = _path(
+        workspace_id,
+    )
+    params = None
+    request_headers = headers
+    return client.request(
+        METHOD,
+        path,
+        operation=OPERATION,
+        params=params,
+        headers=request_headers,
+        authenticated=AUTHENTICATED,
+    )
 
 
 async def asyncio_detailed(
@@ -60,20 +76,10 @@ async def asyncio_detailed(
         Response[None] (status_code, headers, content, parsed)
     """
 
-    path = _path(
-        workspace_id,
-    )
-    params = None
-    request_headers = _headers(
-        headers,
-    )
-    response = await client.request(
-        METHOD,
-        path,
-        operation=OPERATION,
-        params=params,
-        headers=request_headers or None,
-        authenticated=AUTHENTICATED,
+    response = await _request(
+        workspace_id=workspace_id,
+        client=client,
+        headers=headers,
     )
     _parse(response)
     return Response(
@@ -106,10 +112,10 @@ async def asyncio(
         None
     """
 
-    return (
-        await asyncio_detailed(
+    _parse(
+        await _request(
             workspace_id=workspace_id,
             client=client,
             headers=headers,
         )
-    ).parsed
+    )

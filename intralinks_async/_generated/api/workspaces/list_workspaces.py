@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
@@ -44,13 +44,6 @@ def _params(
     return params
 
 
-def _headers(
-    headers: Mapping[str, str] | None,
-) -> httpx.Headers:
-    request_headers = httpx.Headers(headers)
-    return request_headers
-
-
 def _parse(response: httpx.Response) -> list[Workspace]:
     errors.raise_for_status(response, operation=OPERATION)
     response_200 = ListWorkspacesResponse200.from_dict(response.json())
@@ -58,6 +51,32 @@ def _parse(response: httpx.Response) -> list[Workspace]:
     if isinstance(response_200.workspace, Unset):
         return []
     return response_200.workspace
+
+
+def _request(
+    *,
+    client: RequestSender,
+    type_: str | Unset = UNSET,
+    offset: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    headers: Mapping[str, str] | None = None,
+) -> Coroutine[Any, Any, httpx.Response]:
+    """Validate and encode the arguments; return the (not yet awaited) send."""
+    path = _path()
+    params = _params(
+        type_=type_,
+        offset=offset,
+        limit=limit,
+    )
+    request_headers = headers
+    return client.request(
+        METHOD,
+        path,
+        operation=OPERATION,
+        params=params,
+        headers=request_headers,
+        authenticated=AUTHENTICATED,
+    )
 
 
 async def asyncio_detailed(
@@ -86,22 +105,12 @@ async def asyncio_detailed(
         Response[list[Workspace]] (status_code, headers, content, parsed)
     """
 
-    path = _path()
-    params = _params(
+    response = await _request(
+        client=client,
         type_=type_,
         offset=offset,
         limit=limit,
-    )
-    request_headers = _headers(
-        headers,
-    )
-    response = await client.request(
-        METHOD,
-        path,
-        operation=OPERATION,
-        params=params,
-        headers=request_headers or None,
-        authenticated=AUTHENTICATED,
+        headers=headers,
     )
     return Response(
         status_code=response.status_code,
@@ -137,12 +146,12 @@ async def asyncio(
         list[Workspace]
     """
 
-    return (
-        await asyncio_detailed(
+    return _parse(
+        await _request(
             client=client,
             type_=type_,
             offset=offset,
             limit=limit,
             headers=headers,
         )
-    ).parsed
+    )
