@@ -1,10 +1,19 @@
-"""Mirror a workspace (or one folder) into a local directory, resumably."""
+"""Mirror a workspace (or one folder) into a local directory, resumably.
+
+Documents are listed one folder at a time (``listDocuments?folderId=``), with as many
+listings in flight as downloads, feeding the download window through a small bounded
+buffer. One workspace-wide listing would save requests when there are many small
+folders, but it holds every document's metadata at once (about 600 bytes each once
+parsed, plus the JSON body): per-folder listings keep memory bounded by the largest
+folder, whatever the size of the data room.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +33,7 @@ from intralinks_async.transfers.window import run_window, unwrap_exception_group
 
 __all__ = ["download_tree"]
 
-_LISTING_CONCURRENCY = 4
+_MIN_LISTING_CONCURRENCY = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +62,11 @@ def _plan_dirs(
         children.setdefault(parent, []).append(folder)
     allocators: dict[tuple[str, ...], NameAllocator] = {}
     order: list[tuple[str, tuple[str, ...]]] = []
-    queue: list[tuple[str | None, tuple[str, ...]]] = [(folder_id, ())]
+    queue: deque[tuple[str | None, tuple[str, ...]]] = deque([(folder_id, ())])
     if folder_id is not None:
         order.append((folder_id, ()))
     while queue:
-        parent, parts = queue.pop(0)
+        parent, parts = queue.popleft()
         alloc = allocators.setdefault(parts, NameAllocator())
         kids = sorted(children.get(parent, []), key=lambda f: (opt_str(f.name) or "", f.id))
         for folder in kids:
@@ -138,11 +147,14 @@ async def download_tree(
             report.failures.append(TransferFailure("/".join(entry[1]) + "/", exc))
 
         async def produce() -> None:
-            # Folder listings run ahead of the downloads (a few at a time), so that a
-            # slow listing never stalls the transfer window.
+            # Folder listings run ahead of the downloads (as many at a time as
+            # downloads: with many small folders, fewer would starve the window).
             async with send:
                 await run_window(
-                    order, list_folder, concurrency=_LISTING_CONCURRENCY, on_error=listing_failed
+                    order,
+                    list_folder,
+                    concurrency=max(_MIN_LISTING_CONCURRENCY, concurrency),
+                    on_error=listing_failed,
                 )
 
         async def items() -> AsyncIterator[_Item]:
