@@ -93,5 +93,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"Intralinks emulator on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr
     )
-    serve(app, args.host, args.port, log_level=args.log_level)
+    try:
+        serve(app, args.host, args.port, log_level=args.log_level)
+    finally:
+        app.state.emulator.close()  # content files are useless without the in-memory state
     return 0

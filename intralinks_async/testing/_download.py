@@ -53,6 +53,15 @@ class BlobResponse(Response):
             self._fh.close()
 
 
+def _number(text: str) -> int | None:
+    """A non-negative decimal of ASCII digits (any length), or None."""
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    # Past 18 digits the exact value cannot matter for any real size: saturate instead
+    # of handing int() a string long enough to raise.
+    return int(text) if len(text) <= 18 else 10**18
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
     """Parse one ``bytes=`` range against ``size``.
 
@@ -66,22 +75,20 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
     if not dash:
         return None
     first, last = first.strip(), last.strip()
-    if not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+    start, end = _number(first), _number(last)
+    if (first and start is None) or (last and end is None):
         return None
-    if first == "":
-        if last == "":
+    if start is None:
+        if end is None:
             return None
-        suffix = int(last)
-        if suffix == 0 or size == 0:
+        if end == 0 or size == 0:
             return False
-        return max(0, size - suffix), size - 1
-    start = int(first)
-    if last and int(last) < start:
+        return max(0, size - end), size - 1
+    if end is not None and end < start:
         return None
     if start >= size:
         return False
-    end = int(last) if last else size - 1
-    return start, min(end, size - 1)
+    return start, size - 1 if end is None else min(end, size - 1)
 
 
 def download_response(

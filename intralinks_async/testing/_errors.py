@@ -2,7 +2,7 @@
 
 Which shape is used where (see ``docs/emulator.md``):
 
-* 400 invalid input, 413 oversized JSON/form body: ``{"ErrorCode": ..., "Error": ..., "Hint": ...}``
+* 400 invalid input, 413 oversized JSON/form body, 415 JSON body not declared as JSON: ``{"ErrorCode": ..., "Error": ..., "Hint": ...}``
 * 401 on API calls: ``{"status": "Unauthorized", "error": {"code", "subcode", "message"}}``
   plus ``WWW-Authenticate: Bearer error="invalid_token"``
 * 401/400 on ``/oauth/*``: ``{"error": {"code", "message", "subcode"}}``
@@ -40,6 +40,16 @@ def too_large(limit: int) -> HTTPError:
         "Hint": "send a smaller body",
     }
     return HTTPError(JSONResponse(body, status_code=413))
+
+
+def unsupported_media_type(expected: str) -> HTTPError:
+    """415 in the ``{"ErrorCode","Error","Hint"}`` shape (body not declared as ``expected``)."""
+    body = {
+        "ErrorCode": "UNSUPPORTED_MEDIA_TYPE",
+        "Error": f"request body must be sent as {expected}",
+        "Hint": f"set Content-Type: {expected}",
+    }
+    return HTTPError(JSONResponse(body, status_code=415))
 
 
 def not_found(kind: str, ident: str) -> HTTPError:

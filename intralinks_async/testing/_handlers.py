@@ -44,7 +44,7 @@ async def list_workspaces(emu: Emulator, request: Request, principal: str) -> Re
 
 async def create_workspace(emu: Emulator, request: Request, principal: str) -> Response:
     """``POST /workspaces``."""
-    body = v.parse_body(await v.read_body(request), v.WORKSPACE_FIELDS, ("name",))
+    body = await v.json_body(request, v.WORKSPACE_FIELDS, ("name",))
     ws = emu.room.create_workspace(body)
     return JSONResponse(emu.room.workspace_json(ws), status_code=201)
 
@@ -57,7 +57,7 @@ async def get_workspace(emu: Emulator, request: Request, principal: str) -> Resp
 async def update_workspace(emu: Emulator, request: Request, principal: str) -> Response:
     """``PUT /workspaces/{workspaceId}``."""
     ws = emu.room.workspace(_ws_id(request))
-    body = v.parse_body(await v.read_body(request), v.WORKSPACE_FIELDS)
+    body = await v.json_body(request, v.WORKSPACE_FIELDS)
     emu.room.update_workspace(ws, body)
     return JSONResponse(emu.room.workspace_json(ws))
 
@@ -80,7 +80,7 @@ async def list_folders(emu: Emulator, request: Request, principal: str) -> Respo
 async def create_folder(emu: Emulator, request: Request, principal: str) -> Response:
     """``POST /workspaces/{workspaceId}/folders``."""
     ws = emu.room.workspace(_ws_id(request))
-    body = v.parse_body(await v.read_body(request), v.FOLDER_FIELDS, ("name",))
+    body = await v.json_body(request, v.FOLDER_FIELDS, ("name",))
     return JSONResponse(emu.room.create_folder(ws, body), status_code=201)
 
 
@@ -94,7 +94,7 @@ async def update_folder(emu: Emulator, request: Request, principal: str) -> Resp
     """``PUT /workspaces/{workspaceId}/folders/{folderId}``."""
     ws = emu.room.workspace(_ws_id(request))
     folder = emu.room.folder(ws, request.path_params["folderId"])
-    body = v.parse_body(await v.read_body(request), v.FOLDER_FIELDS)
+    body = await v.json_body(request, v.FOLDER_FIELDS)
     emu.room.update_folder(ws, folder, body)
     return JSONResponse(folder)
 
@@ -138,7 +138,11 @@ async def upload_document(emu: Emulator, request: Request, principal: str) -> Re
             raise bad_request("MISSING_FIELD", "field 'folderId' is required", "provide 'folderId'")
         ws = room.workspace(ws_id)  # may have been deleted while the body streamed in
         room.folder(ws, folder_id)
-        name = parsed.fields.get("name") or parsed.filename or "document"
+        name = parsed.fields.get("name")
+        if name is None:
+            name = parsed.filename or "document"
+        if not name.strip():
+            raise bad_request("INVALID_FIELD", "document name must not be blank", "provide a name")
         meta = room.add_document(
             ws,
             folder_id=folder_id,
@@ -164,7 +168,7 @@ async def update_document(emu: Emulator, request: Request, principal: str) -> Re
     """``PUT /workspaces/{workspaceId}/documents/{documentId}``: metadata; version + 1."""
     ws = emu.room.workspace(_ws_id(request))
     doc = emu.room.document(ws, request.path_params["documentId"])
-    body = v.parse_body(await v.read_body(request), v.DOCUMENT_FIELDS)
+    body = await v.json_body(request, v.DOCUMENT_FIELDS)
     if "name" in body and not body["name"].strip():
         raise bad_request("INVALID_FIELD", "field 'name' must not be empty", "provide a name")
     emu.room.update_document(ws, doc, body)
@@ -205,7 +209,7 @@ async def list_groups(emu: Emulator, request: Request, principal: str) -> Respon
 async def create_group(emu: Emulator, request: Request, principal: str) -> Response:
     """``POST /workspaces/{workspaceId}/groups``."""
     ws = emu.room.workspace(_ws_id(request))
-    body = v.parse_body(await v.read_body(request), v.GROUP_FIELDS, ("name",))
+    body = await v.json_body(request, v.GROUP_FIELDS, ("name",))
     group = emu.room.create_group(ws, body)
     return JSONResponse(emu.room.group_json(ws, group), status_code=201)
 
@@ -221,7 +225,7 @@ async def update_group(emu: Emulator, request: Request, principal: str) -> Respo
     """``PUT /workspaces/{workspaceId}/groups/{groupId}``."""
     ws = emu.room.workspace(_ws_id(request))
     group = emu.room.group(ws, request.path_params["groupId"])
-    body = v.parse_body(await v.read_body(request), v.GROUP_FIELDS)
+    body = await v.json_body(request, v.GROUP_FIELDS)
     emu.room.update_group(group, body)
     return JSONResponse(emu.room.group_json(ws, group))
 
@@ -244,7 +248,7 @@ async def add_group_member(emu: Emulator, request: Request, principal: str) -> R
     """``POST /workspaces/{workspaceId}/groups/{groupId}/members`` (idempotent per user)."""
     ws = emu.room.workspace(_ws_id(request))
     group = emu.room.group(ws, request.path_params["groupId"])
-    body = v.parse_body(await v.read_body(request), v.USER_FIELDS)
+    body = await v.json_body(request, v.USER_FIELDS)
     if "id" not in body and "emailId" not in body:
         raise bad_request(
             "MISSING_FIELD", "field 'emailId' (or 'id') is required", "provide emailId"
@@ -267,7 +271,7 @@ async def list_permissions(emu: Emulator, request: Request, principal: str) -> R
 async def create_permission(emu: Emulator, request: Request, principal: str) -> Response:
     """``POST /workspaces/{workspaceId}/permissions`` (enum validated)."""
     ws = emu.room.workspace(_ws_id(request))
-    body = v.parse_body(await v.read_body(request), v.PERMISSION_FIELDS, ("groupId", "folderId"))
+    body = await v.json_body(request, v.PERMISSION_FIELDS, ("groupId", "folderId"))
     v.check_enum(body, "permission", PERMISSION_LEVELS)
     return JSONResponse(emu.room.create_permission(ws, body), status_code=201)
 
@@ -280,7 +284,7 @@ async def get_splash(emu: Emulator, request: Request, principal: str) -> Respons
 async def update_splash(emu: Emulator, request: Request, principal: str) -> Response:
     """``PUT /workspaces/{workspaceId}/splash``."""
     ws = emu.room.workspace(_ws_id(request))
-    ws.splash.update(v.parse_body(await v.read_body(request), v.SPLASH_FIELDS))
+    ws.splash.update(await v.json_body(request, v.SPLASH_FIELDS))
     return JSONResponse(ws.splash)
 
 

@@ -3,7 +3,9 @@
 Access tokens live ``token_ttl`` seconds, refresh tokens 30 days, authorization codes
 10 minutes. Refresh tokens rotate: using one invalidates it and returns a new pair.
 Revoking a refresh token revokes every token of its grant (the login session);
-revoking an access token revokes only that token.
+revoking an access token revokes only that token. Replays are treated as theft (OAuth 2.0
+Security BCP, RFC 6749 section 4.1.2): presenting an already-rotated refresh token, or
+redeeming an authorization code twice, revokes every token of that session.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class OAuthState:
         self._tokens: dict[str, Token] = {}
         self._codes: dict[str, AuthCode] = {}
         self._revoked: set[str] = set()
+        self._spent: dict[str, str] = {}  # used refresh token / code -> its grant
         self.token_requests: Counter[str] = Counter()
         self.tokens_issued: Counter[str] = Counter()
         self.auth_failures: Counter[str] = Counter()
@@ -125,20 +128,27 @@ class OAuthState:
         elif grant_type == "refresh_token":
             value = form.get("refresh_token", "")
             tok = self._tokens.get(value)
+            if tok is None and value in self._spent:
+                self._revoke_grant(self._spent[value])  # replay of a rotated token
             if tok is None or tok.kind != "refresh" or tok.client_id != client_id:
                 raise OAuthError(401, "invalid_grant", "refresh token is invalid or was used")
             del self._tokens[value]  # rotation: a used refresh token stops working
+            self._spent[value] = tok.grant
             if tok.expires_at <= now:
                 raise OAuthError(401, "invalid_grant", "refresh token expired")
             body = self._issue_pair(client_id, tok.principal, tok.grant)
         elif grant_type == "authorization_code":
             value = form.get("code", "")
             code = self._codes.pop(value, None)
+            if code is None and value in self._spent:
+                self._revoke_grant(self._spent[value])  # a code redeemed twice
             if code is None or code.client_id != client_id or code.expires_at <= now:
                 raise OAuthError(401, "invalid_grant", "authorization code is invalid")
             if code.redirect_uri is not None and form.get("redirect_uri") != code.redirect_uri:
                 raise OAuthError(401, "invalid_grant", "redirect_uri does not match")
-            body = self._issue_pair(client_id, code.principal, secrets.token_hex(8))
+            grant = secrets.token_hex(8)
+            self._spent[value] = grant
+            body = self._issue_pair(client_id, code.principal, grant)
         else:
             raise OAuthError(400, "unsupported_grant_type", "unsupported grant_type")
         self.tokens_issued[grant_type] += 1
@@ -168,10 +178,13 @@ class OAuthState:
             return
         self._revoked.add(value)
         if tok.kind == "refresh":
-            family = [k for k, t in self._tokens.items() if t.grant == tok.grant]
-            for key in family:
-                del self._tokens[key]
-                self._revoked.add(key)
+            self._revoke_grant(tok.grant)
+
+    def _revoke_grant(self, grant: str) -> None:
+        """Revoke every live token of one login session."""
+        for key in [k for k, t in self._tokens.items() if t.grant == grant]:
+            del self._tokens[key]
+            self._revoked.add(key)
 
     def revoke_all(self) -> None:
         """Revoke every live token (simulates a server-side logout of all sessions)."""

@@ -47,6 +47,7 @@ class BlobWriter:
         self._store = store
         self._tmp = store.tmp_dir / f"{uuid.uuid4().hex}.part"
         self._fh = open(self._tmp, "wb")  # noqa: SIM115 (closed in commit/abort)
+        store.owned.add(self._tmp)
         self._sha1 = hashlib.sha1()  # noqa: S324 (content hash, not security)
         self.size = 0
 
@@ -61,6 +62,8 @@ class BlobWriter:
         self._fh.close()
         final = self._store.blob_dir / uuid.uuid4().hex
         os.replace(self._tmp, final)
+        self._store.owned.add(final)
+        self._store.owned.discard(self._tmp)
         return Blob(final, self.size, self._sha1.digest())
 
     def abort(self) -> None:
@@ -68,12 +71,19 @@ class BlobWriter:
         if not self._fh.closed:
             self._fh.close()
         self._tmp.unlink(missing_ok=True)
+        self._store.owned.discard(self._tmp)
 
 
 class BlobStore:
-    """A data directory (temporary unless given) holding ``blobs/`` and ``tmp/``."""
+    """A data directory (temporary unless given) holding ``blobs/`` and ``tmp/``.
+
+    Metadata lives only in memory, so content files are useless once the emulator is
+    gone: :meth:`close` removes a temporary directory whole, and from a given directory
+    every file this store created (``owned``), leaving anything else there alone.
+    """
 
     def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
+        self.owned: set[Path] = set()
         if data_dir is None:
             self.root = Path(tempfile.mkdtemp(prefix="intralinks-emulator-"))
             self._cleanup: weakref.finalize[Any, Any] | None = weakref.finalize(
@@ -101,12 +111,16 @@ class BlobStore:
             raise
         return writer.commit()
 
-    @staticmethod
-    def delete(blob: Blob) -> None:
+    def delete(self, blob: Blob) -> None:
         """Remove a blob's file (open readers keep their handle)."""
         blob.path.unlink(missing_ok=True)
+        self.owned.discard(blob.path)
 
     def close(self) -> None:
-        """Remove the data directory if it was a temporary one."""
+        """Remove the temporary data directory, or this store's files from a given one."""
         if self._cleanup is not None:
             self._cleanup()
+            return
+        for path in list(self.owned):
+            path.unlink(missing_ok=True)
+        self.owned.clear()

@@ -140,7 +140,7 @@ class _Collector:
             self.writer.abort()
             self.writer = None
         if self.result.blob is not None:
-            BlobStore.delete(self.result.blob)
+            self.store.delete(self.result.blob)
             self.result.blob = None
 
 

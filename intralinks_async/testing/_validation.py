@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ._errors import bad_request, too_large
+from ._errors import bad_request, too_large, unsupported_media_type
 
 JSON = dict[str, Any]
 
@@ -31,6 +31,7 @@ SPLASH_FIELDS: Mapping[str, type] = {"hasAcceptButton": bool, "splashText": str,
 MAX_BODY_BYTES = 1024 * 1024
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_INTEGER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only; int64-sized at most
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -46,11 +47,24 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return bytes(buf)
 
 
+async def json_body(
+    request: Request, fields: Mapping[str, type], required: Iterable[str] = ()
+) -> JSON:
+    """Read and :func:`parse_body` a JSON request body; 415 unless it is declared as JSON."""
+    raw = await read_body(request)
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise unsupported_media_type("application/json")
+    return parse_body(raw, fields, required)
+
+
 def parse_body(raw: bytes, fields: Mapping[str, type], required: Iterable[str] = ()) -> JSON:
     """Decode a JSON object body, keep the writable ``fields``, check types and presence."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise bad_request(
             "INVALID_JSON", "request body is not valid JSON", "send a JSON object"
         ) from None
@@ -67,6 +81,8 @@ def parse_body(raw: bytes, fields: Mapping[str, type], required: Iterable[str] =
             raise bad_request(
                 "INVALID_FIELD", f"field '{key}' must be a {kind.__name__}", f"fix '{key}'"
             )
+        if key == "name" and isinstance(value, str) and not value.strip():
+            raise bad_request("INVALID_FIELD", "field 'name' must not be blank", "provide a name")
         out[key] = value
     for key in required:
         value = out.get(key)
@@ -106,9 +122,11 @@ def _int_param(
     if raw is None:
         return default
     text = raw.strip()
-    if not text.lstrip("-").isdigit() or not text.isascii():
+    if not _INTEGER.fullmatch(text):
         raise bad_request(
-            "INVALID_PARAMETER", f"'{name}' must be an integer", f"use {name}={minimum} or more"
+            "INVALID_PARAMETER",
+            f"'{name}' must be an integer (at most 18 digits)",
+            f"use {name}={minimum} or more",
         )
     value = int(text)
     if value < minimum:

@@ -1,0 +1,221 @@
+"""Adversarial review: inputs and sequences that once crashed the emulator or let an
+SDK mistake through that the real service would refuse. In-process only (fast)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from intralinks_async.testing import Emulator, create_app
+
+CLIENT = {"client_id": "demo", "client_secret": "demo-secret"}
+CREDS = {"grant_type": "client_credentials", **CLIENT}
+
+
+@pytest.fixture
+async def app() -> AsyncIterator[Any]:
+    application = create_app()
+    yield application
+    application.state.emulator.close()
+
+
+@pytest.fixture
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+        tok = (await client.post("/oauth/token", data=CREDS)).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {tok}"
+        yield client
+
+
+def _emu(app: Any) -> Emulator:
+    emu: Emulator = app.state.emulator
+    return emu
+
+
+async def _doc(app: Any, content: bytes = b"0123456789") -> str:
+    emu = _emu(app)
+    ws = emu.seed_workspaces(1)[0]
+    folder = emu.seed_folder(ws, "F")
+    doc = emu.seed_document(ws, folder, "d.bin", content)
+    return f"/workspaces/{ws}/documents/{doc}/download"
+
+
+# -- paging: malformed integers are a 400, never a 500 -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["offset=--5", "limit=--1", "offset=-", "limit=" + "9" * 5000, "offset=" + "1" * 5000],
+)
+async def test_malformed_paging_is_400_not_500(http: httpx.AsyncClient, query: str) -> None:
+    r = await http.get("/workspaces?" + query)
+    assert r.status_code == 400, r.text
+    assert r.json()["ErrorCode"] == "INVALID_PARAMETER"
+
+
+# -- Range: odd digits and huge numbers are never a 500 ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "content_range"),
+    [
+        (b"bytes=\xb2-", 200, None),  # superscript two: not an ASCII digit, header ignored
+        (b"bytes=-\xb2", 200, None),
+        (b"bytes=\xd9\xa0-\xd9\xa3", 200, None),  # Arabic-Indic digits (latin-1 decoded)
+        (b"bytes=0-" + b"9" * 5000, 206, "bytes 0-9/10"),  # end clamped
+        (b"bytes=" + b"9" * 5000 + b"-", 416, "bytes */10"),  # start beyond the end
+        (b"bytes=-" + b"9" * 5000, 206, "bytes 0-9/10"),  # suffix longer than the doc
+    ],
+)
+async def test_odd_range_numbers(
+    app: Any, http: httpx.AsyncClient, header: bytes, status: int, content_range: str | None
+) -> None:
+    path = await _doc(app)
+    r = await http.get(path, headers={b"Range": header})
+    assert r.status_code == status, r.text
+    assert r.headers.get("content-range") == content_range
+
+
+async def test_if_range_weak_or_stale_etag_sends_whole_body(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    path = await _doc(app)
+    etag = (await http.get(path)).headers["etag"]
+    for if_range in ("W/" + etag, '"stale"', "Thu, 26 Nov 2026 20:00:00 GMT", etag.strip('"')):
+        r = await http.get(path, headers={"Range": "bytes=0-3", "If-Range": if_range})
+        assert (r.status_code, r.content) == (200, b"0123456789"), if_range
+    r = await http.get(path, headers={"Range": "bytes=0-3", "If-Range": etag})
+    assert (r.status_code, r.content) == (206, b"0123")
+
+
+# -- JSON bodies -------------------------------------------------------------------------
+
+
+async def test_deeply_nested_json_is_400_not_500(http: httpx.AsyncClient) -> None:
+    r = await http.post(
+        "/workspaces", content=b"[" * 200_000, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["ErrorCode"] == "INVALID_JSON"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+async def test_json_body_needs_a_json_content_type(
+    app: Any, http: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    r = await http.post("/workspaces", content=b'{"name": "x"}', headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.json()["ErrorCode"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert not _emu(app).room.workspaces  # nothing created
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON"]
+)
+async def test_json_content_type_variants_accepted(
+    http: httpx.AsyncClient, content_type: str
+) -> None:
+    r = await http.post(
+        "/workspaces", content=b'{"name": "x"}', headers={"Content-Type": content_type}
+    )
+    assert r.status_code == 201, r.text
+
+
+# -- names: blank is refused on update and upload as it is on create --------------------
+
+
+async def test_blank_names_refused_everywhere(app: Any, http: httpx.AsyncClient) -> None:
+    emu = _emu(app)
+    ws = emu.seed_workspaces(1)[0]
+    folder = emu.seed_folder(ws, "F")
+    group = (await http.post(f"/workspaces/{ws}/groups", json={"name": "G"})).json()["id"]
+    for path in (f"/workspaces/{ws}", f"/workspaces/{ws}/folders/{folder}",
+                 f"/workspaces/{ws}/groups/{group}"):  # fmt: skip
+        for blank in ("", "   "):
+            r = await http.put(path, json={"name": blank})
+            assert r.status_code == 400, (path, r.text)
+    assert emu.room.workspaces[ws].meta["name"].strip()
+    assert emu.room.workspaces[ws].folders[folder]["name"] == "F"
+    r = await http.post(
+        f"/workspaces/{ws}/documents",
+        files={"file": ("a.txt", b"x")},
+        data={"folderId": folder, "name": "   "},
+    )
+    assert r.status_code == 400, r.text
+    assert not emu.room.workspaces[ws].documents
+    assert not list(emu.store.blob_dir.iterdir()) and not list(emu.store.tmp_dir.iterdir())
+
+
+# -- OAuth: replayed refresh tokens and authorization codes ------------------------------
+
+
+async def test_refresh_token_reuse_revokes_the_whole_session(http: httpx.AsyncClient) -> None:
+    first = (await http.post("/oauth/token", data=CREDS)).json()
+    form = {**CLIENT, "grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    second = (await http.post("/oauth/token", data=form)).json()
+    r = await http.post("/oauth/token", data=form)  # replay of a rotated token
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_grant"
+    # the replay is treated as theft: every token of that session stops working
+    r = await http.get("/workspaces", headers={"Authorization": f"Bearer {second['access_token']}"})
+    assert r.status_code == 401
+    r = await http.post("/oauth/token", data={**form, "refresh_token": second["refresh_token"]})
+    assert r.status_code == 401
+    # other sessions are untouched
+    assert (await http.get("/workspaces")).status_code == 200
+
+
+async def test_authorization_code_replay_revokes_its_tokens(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    code = _emu(app).issue_authorization_code(redirect_uri="https://app.example/cb")
+    form = {
+        **CLIENT,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": "https://app.example/cb",
+    }
+    tok = (await http.post("/oauth/token", data=form)).json()
+    assert (await http.post("/oauth/token", data=form)).status_code == 401
+    r = await http.get("/workspaces", headers={"Authorization": f"Bearer {tok['access_token']}"})
+    assert r.status_code == 401
+
+
+async def test_code_for_another_redirect_uri_or_client_refused(app: Any) -> None:
+    emu = _emu(app)
+    emu.oauth.clients["other"] = "other-secret"
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
+        code = emu.issue_authorization_code(redirect_uri="https://app.example/cb")
+        form = {"grant_type": "authorization_code", "code": code}
+        r = await c.post("/oauth/token", data={**form, **CLIENT})  # redirect_uri missing
+        assert r.status_code == 401
+        code = emu.issue_authorization_code(redirect_uri="https://app.example/cb")
+        r = await c.post(
+            "/oauth/token",
+            data={**form, "code": code, "client_id": "other", "client_secret": "other-secret",
+                  "redirect_uri": "https://app.example/cb"},
+        )  # fmt: skip
+        assert r.status_code == 401
+
+
+# -- files on disk: a given data_dir is left without orphans -----------------------------
+
+
+async def test_given_data_dir_keeps_no_orphans_after_close(tmp_path: Path) -> None:
+    application = create_app(data_dir=tmp_path)
+    emu = _emu(application)
+    ws = emu.seed_workspaces(1)[0]
+    folder = emu.seed_folder(ws, "F")
+    emu.seed_document(ws, folder, "a.bin", b"a")
+    doc = emu.seed_document(ws, folder, "b.bin", b"b")
+    emu.replace_document_content(ws, doc, b"bb")
+    (tmp_path / "keep.txt").write_text("the user's own file")
+    emu.close()
+    leftovers = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert leftovers == ["keep.txt"]
