@@ -221,7 +221,8 @@ class Transfers:
         written outside ``dest_dir``. Documents are downloaded as by
         :meth:`download_file` (``chunk_concurrency`` ranges each), ``concurrency`` at a
         time. A rerun skips files already present with the document's size (with a
-        ``journal``, only those it recorded as done) and removes temporary files left
+        ``journal``, only those it recorded as done from the same document and, when the
+        server gives ``fileHash``, the same content) and removes temporary files left
         by an interrupted run.
         """
         return await download_tree(

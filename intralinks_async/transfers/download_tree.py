@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from intralinks_async.transfers._api import RemoteAPI, doc_size, opt_str
+from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import positive_int, writable_target_dir
 from intralinks_async.transfers._remote_index import FolderIndex, with_retries
 from intralinks_async.transfers.download import DEFAULT_CHUNK_SIZE, FileDownload
@@ -218,7 +218,14 @@ async def _download_one(
         have = await anyio.to_thread.run_sync(_local_size, local)
         entry = jrnl.get(item.key) if jrnl is not None else None
         if have is not None and have == size:
-            journal_ok = entry is not None and entry.state == "done" and entry.remote_id == doc_id
+            remote_hash = doc_hash(item.doc)
+            journal_ok = (
+                entry is not None
+                and entry.state == "done"
+                and entry.remote_id == doc_id
+                # Same size but new content (a new version in place) is fetched again.
+                and (remote_hash is None or entry.sha1 is None or entry.sha1 == remote_hash)
+            )
             if jrnl is None or journal_ok:
                 prog.skip()
                 report.skipped += 1

@@ -51,7 +51,7 @@ async def test_failed_transfers_leak_no_secret(
                 )
                 try:
                     await client.transfers.download_file(ws, "404404", tmp_path / "x")
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     texts.append("".join(traceback.format_exception(exc)))
     finally:
         emu.close()

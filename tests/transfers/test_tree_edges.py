@@ -79,3 +79,22 @@ async def test_file_edited_after_a_journaled_run_is_not_skipped(tmp_path: Path) 
             assert second.ok and second.succeeded == 1 and second.skipped == 1
             sizes = sorted((d["name"], d["fileSize"]) for d in remote_documents(app, ws))
             assert sizes == [("a.txt", 2), ("a.txt", 9), ("b.txt", 4)]
+
+
+async def test_journaled_mirror_refreshes_a_document_whose_content_changed(
+    tmp_path: Path,
+) -> None:
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            emu = app.state.emulator
+            folder = emu.seed_folder(ws, "docs")
+            doc = emu.seed_document(ws, folder, "terms.txt", b"price: 100")
+            emu.seed_document(ws, folder, "other.txt", b"unchanged")
+            mirror, journal = tmp_path / "m", tmp_path / "j.db"
+            first = await client.transfers.download_tree(ws, mirror, journal=journal)
+            assert first.ok and first.succeeded == 2
+            emu.replace_document_content(ws, doc, b"price: 999")  # same size, new bytes
+            second = await client.transfers.download_tree(ws, mirror, journal=journal)
+            assert second.ok and second.succeeded == 1 and second.skipped == 1
+            assert (mirror / "docs" / "terms.txt").read_bytes() == b"price: 999"
