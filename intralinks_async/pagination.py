@@ -8,7 +8,8 @@ parameters as a plain method returning :class:`AsyncPaginator`::
     async for page in client.workspaces.list().pages():       # page by page
         ...
 
-Iteration stops after a short (or empty) page. At most one page is held at a time, two
+Iteration stops after a short (or empty) page; a full page identical to the one before it
+(a server ignoring ``offset``) raises ``IntralinksError`` instead of looping forever. At most one page is held at a time, two
 with prefetch, which fetches the next page while the current one is consumed; prefetch
 needs a task group, so it runs inside ``async with``::
 
@@ -29,6 +30,8 @@ from typing import Generic, Self, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
+
+from intralinks_async.errors import IntralinksError
 
 __all__ = ["AsyncPaginator"]
 
@@ -81,6 +84,9 @@ class AsyncPaginator(Generic[T]):
         start_offset: int = 0,
         prefetch: bool = False,
     ) -> None:
+        for name, value in (("page_size", page_size), ("start_offset", start_offset)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if page_size < 1:
             raise ValueError(f"page_size must be >= 1, got {page_size}")
         if start_offset < 0:
@@ -134,6 +140,8 @@ class AsyncPaginator(Generic[T]):
         offset = self.position
         size = self.page_size
         pending: _Prefetch[T] | None = None
+        # First and last item of the previous full page (not the page: memory stays bounded).
+        previous: tuple[T, T] | None = None
         while True:
             if pending is not None:
                 page = await pending.result()
@@ -141,6 +149,14 @@ class AsyncPaginator(Generic[T]):
             else:
                 page = list(await self._fetch_page(offset, size))
             full = len(page) >= size
+            ends = (page[0], page[-1]) if full else None
+            if ends is not None and ends == previous:
+                # A server that ignores offset returns the same full page forever.
+                raise IntralinksError(
+                    f"the server returned the same page for offsets {offset - len(page)} "
+                    f"and {offset}: it appears to ignore offset; stopping instead of looping"
+                )
+            previous = ends
             if full and self.prefetch and self._task_group is not None:
                 pending = _Prefetch()
                 self._task_group.start_soon(pending.run, self._fetch_page, offset + len(page), size)

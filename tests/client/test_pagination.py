@@ -6,6 +6,7 @@ import anyio
 import pytest
 from client_helpers import make_client
 
+from intralinks_async.errors import IntralinksError
 from intralinks_async.pagination import AsyncPaginator
 
 
@@ -106,3 +107,34 @@ async def test_1234_workspaces_paged_by_100(app, emu) -> None:
     assert len(ids) == 1234 == len(set(ids))
     assert ids == sorted(ids, key=int)
     assert emu.requests["listWorkspaces"] == 13
+
+
+async def test_server_ignoring_offset_is_detected_not_looped_forever() -> None:
+    calls = 0
+
+    async def ignores_offset(offset: int, limit: int) -> list[int]:
+        nonlocal calls
+        calls += 1
+        await anyio.sleep(0)
+        return list(range(limit))  # always the first page
+
+    seen: list[int] = []
+    with pytest.raises(IntralinksError, match="offset"):
+        with anyio.fail_after(5):
+            async for item in AsyncPaginator(ignores_offset, page_size=3):
+                seen.append(item)
+    assert seen == [0, 1, 2] and calls == 2
+    # Prefetch mode too.
+    with pytest.raises(IntralinksError, match="offset"):
+        with anyio.fail_after(5):
+            async with AsyncPaginator(ignores_offset, page_size=3, prefetch=True) as paginator:
+                async for _ in paginator:
+                    pass
+
+
+@pytest.mark.parametrize("bad", [True, 2.5, "10", None])
+def test_page_size_and_offset_must_be_integers(bad: object) -> None:
+    with pytest.raises(TypeError):
+        AsyncPaginator(Source(1), page_size=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        AsyncPaginator(Source(1), start_offset=bad)  # type: ignore[arg-type]
