@@ -35,7 +35,7 @@ import anyio
 import httpx
 
 from intralinks_async._generated.api import Resources
-from intralinks_async._logging import logger, redact_headers, redact_url
+from intralinks_async._logging import logger, redact_headers, redact_text, redact_url
 from intralinks_async._retry import RetryPolicy
 from intralinks_async._transport import AiohttpTransport, default_transport
 from intralinks_async.auth import (
@@ -94,6 +94,21 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _chain_leaks(exc: BaseException) -> bool:
+    """Whether the text of ``exc`` or anything it was raised from carries a secret."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current)
+        if redact_text(text) != text or "bearer " in text.lower():
+            return True
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return False
 
 
 class _IterableStream(httpx.AsyncByteStream):
@@ -695,7 +710,10 @@ class IntralinksClient(Resources):
                         )
                     await self._sleep(delay)
                     continue
-                raise self._connection_error(exc, request, operation, attempts) from exc
+                error = self._connection_error(exc, request, operation, attempts)
+                if _chain_leaks(exc):
+                    raise error from None  # the cause's own text would expose a secret
+                raise error from exc
 
             status = response.status_code
             if debug:

@@ -588,7 +588,7 @@ class OAuth2Auth(httpx.Auth):
         logger.debug("requesting token (grant_type=%s)", form.get("grant_type"))
         response = await self._sender("/oauth/token", form)
         if not 200 <= response.status_code < 300:
-            raise _token_error(response)
+            raise _scrub(_token_error(response), _form_secrets(form))
         try:
             token = TokenSet.from_response(response.json())
         except ValueError as exc:
@@ -661,7 +661,8 @@ class OAuth2Auth(httpx.Auth):
             form["client_secret"] = self._client_secret.get_secret_value()
         response = await self._sender("/oauth/revoke", form)
         if not 200 <= response.status_code < 300:
-            raise make_status_error(response, operation=REVOKE_OPERATION)
+            error = make_status_error(response, operation=REVOKE_OPERATION)
+            raise _scrub(error, _form_secrets(form))
         self._token = None
         self._refresh_at = 0.0
 
@@ -706,4 +707,37 @@ def _token_error(response: httpx.Response) -> APIStatusError:
             headers=error.headers,
             attempts=error.attempts,
         )
+    return error
+
+
+_FORM_SECRET_KEYS = ("client_secret", "refresh_token", "code", "token", "code_verifier")
+
+
+def _form_secrets(form: dict[str, str]) -> list[str]:
+    return [form[key] for key in _FORM_SECRET_KEYS if form.get(key)]
+
+
+def _scrub_value(value: Any, secrets_: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets_:
+            value = value.replace(secret, "[REDACTED]")
+        return value
+    if isinstance(value, list):
+        return [_scrub_value(item, secrets_) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrub_value(item, secrets_) for key, item in value.items()}
+    return value
+
+
+def _scrub(error: APIStatusError, secrets_: list[str]) -> APIStatusError:
+    """Mask the values just sent (secret, refresh token, code) wherever a server echoed them."""
+    if not secrets_:
+        return error
+    error.message = _scrub_value(error.message, secrets_)
+    error.hint = _scrub_value(error.hint, secrets_)
+    error.body = _scrub_value(error.body, secrets_)
+    error.errors = _scrub_value(error.errors, secrets_)
+    error.code = _scrub_value(error.code, secrets_)
+    error.subcode = _scrub_value(error.subcode, secrets_)
+    error.args = (error._describe(),)
     return error

@@ -82,3 +82,51 @@ async def test_no_secret_in_debug_logs_reprs_or_errors(caplog: pytest.LogCapture
     for secret in secrets:
         assert secret and secret not in joined, "a secret leaked"
     assert "bogus-code-XYZ" not in joined
+
+
+async def test_traceback_of_a_transport_error_carries_no_secret(httpx_mock) -> None:
+    import traceback
+
+    import httpx
+
+    from intralinks_async import IntralinksClient
+    from intralinks_async.errors import APIConnectionError
+
+    leaky = f"connect failed for https://proxy.example/x?access_token={SECRET}&a=1"
+    httpx_mock.add_exception(httpx.ConnectError(leaky))
+    async with IntralinksClient(
+        access_token="t", max_retries=0, transport=httpx.AsyncHTTPTransport()
+    ) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.request("GET", "/x", operation="x")
+    rendered = "".join(traceback.format_exception(info.value))
+    assert "ConnectError" in rendered
+    assert SECRET not in rendered
+
+
+async def test_token_error_echoing_the_secret_value_is_scrubbed(httpx_mock) -> None:
+    import httpx
+
+    from intralinks_async import IntralinksClient
+
+    refresh = "Refresh-Token-Value-QQQ"
+    httpx_mock.add_response(
+        url="https://api.intralinks.com/v2/oauth/token",
+        method="POST",
+        status_code=400,
+        json={
+            "error": "invalid_grant",
+            "error_description": f"refresh {refresh} rejected for client secret {SECRET}",
+        },
+    )
+    async with IntralinksClient(
+        client_id="cid",
+        client_secret=SECRET,
+        refresh_token=refresh,
+        transport=httpx.AsyncHTTPTransport(),
+    ) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.request("GET", "/x", operation="x")
+    err = info.value
+    for text in (str(err), repr(err), str(err.body), str(err.hint), str(err.errors)):
+        assert SECRET not in text and refresh not in text
