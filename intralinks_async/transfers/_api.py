@@ -119,6 +119,10 @@ class RemoteAPI:
         folders: list[Folder] = await self._resources.folders.list(workspace_id)
         return list(folders)
 
+    async def delete_document(self, workspace_id: str, document_id: str) -> None:
+        """deleteDocument."""
+        await self._resources.documents.delete(workspace_id, document_id)
+
     async def create_folder(self, workspace_id: str, name: str, parent_id: str | None) -> Folder:
         """createFolder."""
         body = Folder(name=name) if parent_id is None else Folder(name=name, parent_id=parent_id)

@@ -357,17 +357,45 @@ class Uploader:
                 raise IntegrityError(
                     f"upload of {doc_name!r}: read {attempt.size} bytes, expected {src.size}"
                 )
-            self._check_stored(doc, doc_name, attempt.size, sha1)
+            problem = self._check_stored(doc, doc_name, attempt.size, sha1)
+            if problem is not None:
+                raise IntegrityError(await self._remove_bad_copy(workspace_id, doc, problem))
             return UploadOutcome(doc, attempt.size, sha1, False, attempt_no)
 
     @staticmethod
-    def _check_stored(doc: Any, name: str, size: int, sha1: str) -> None:
+    def _check_stored(doc: Any, name: str, size: int, sha1: str) -> str | None:
+        """What is wrong with the stored document, if anything."""
         stored_size = doc_size(doc)
         stored_hash = doc_hash(doc)
         if stored_size is not None and stored_size != size:
-            raise IntegrityError(f"server stored {stored_size} bytes of {name!r}, sent {size}")
+            return f"server stored {stored_size} bytes of {name!r}, sent {size}"
         if stored_hash is not None and stored_hash != sha1:
-            raise IntegrityError(f"server's fileHash of {name!r} does not match what was sent")
+            return f"server's fileHash of {name!r} does not match what was sent"
+        return None
+
+    async def _remove_bad_copy(self, workspace_id: str, doc: Any, problem: str) -> str:
+        """Delete a document stored with the wrong content; returns the error message."""
+        doc_id = opt_str(doc.id)
+        if doc_id is None:
+            return problem
+        try:
+            with anyio.CancelScope(shield=True), anyio.fail_after(60):
+                attempt = 0
+                while True:
+                    attempt += 1
+                    try:
+                        await self.api.delete_document(workspace_id, doc_id)
+                        break
+                    except Exception as exc:
+                        if not is_retryable(exc) or attempt >= self.max_attempts:
+                            raise
+                        await backoff(attempt, exc)
+        except Exception as exc:
+            return (
+                f"{problem}; removing the bad copy (document {doc_id}) failed too "
+                f"({type(exc).__name__}): delete it by hand"
+            )
+        return f"{problem}; the bad copy (document {doc_id}) was removed"
 
     async def _find_landed(
         self,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from intralinks_async.testing import create_app, serve_in_thread
 from intralinks_async.transfers import IntegrityError, ProgressEvent, SourceChangedError
 
 from .conftest import connect, new_workspace, remote_documents, served
@@ -70,3 +73,53 @@ async def test_async_source_not_matching_declared_size_is_not_stored(declared: i
                     ws, folder, _agen(data), name="x.bin", size=declared
                 )
             assert remote_documents(app, ws) == []
+
+
+def _corrupting_upload_answers(app: Any) -> Any:
+    """Pretend the server stored other bytes: the upload's answer carries another fileHash."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not scope["path"].endswith("/documents")
+        ):
+            await app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        body = bytearray()
+
+        async def capture(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            payload = json.loads(body)
+            payload["fileHash"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAA="
+            data = json.dumps(payload).encode()
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(data)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": data})
+
+        await app(scope, receive, capture)
+
+    return wrapped
+
+
+async def test_document_stored_with_other_content_is_removed_not_left_looking_complete(
+    tmp_path: Path,
+) -> None:
+    app = create_app(retry_after=0)
+    try:
+        with serve_in_thread(_corrupting_upload_answers(app)) as url:
+            async with connect(url) as client:
+                ws = await new_workspace(client)
+                folder = app.state.emulator.seed_folder(ws, "f")
+                with pytest.raises(IntegrityError, match="removed"):
+                    await client.transfers.upload_file(ws, folder, b"q" * 5000, name="q.txt")
+                assert remote_documents(app, ws) == []
+    finally:
+        app.state.emulator.close()
