@@ -206,6 +206,19 @@ class MemoryTokenStore:
         yield
 
 
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and missing parents as 0700 (whatever the umask says)."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir(mode=0o700)
+            os.chmod(path, 0o700)  # mkdir's mode is subject to the umask
+
+
 class FileTokenStore:
     """A JSON token file shared by several processes.
 
@@ -235,7 +248,7 @@ class FileTokenStore:
 
     def _write(self, token: TokenSet) -> None:
         directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
+        _make_private_dirs(directory)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
         try:
             os.fchmod(fd, 0o600)
@@ -264,7 +277,7 @@ class FileTokenStore:
         await anyio.to_thread.run_sync(self._write, token)
 
     def _acquire(self) -> int:
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private_dirs(self._lock_path.parent)
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

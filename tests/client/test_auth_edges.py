@@ -117,3 +117,59 @@ async def test_cancelled_waiter_does_not_break_the_flight() -> None:
         server.gate.set()
     assert results == ["at-2"] * 6
     assert server.calls == 1
+
+
+async def test_persistent_401_is_replayed_exactly_once(httpx_mock) -> None:
+    from intralinks_async import IntralinksClient
+
+    api = "https://api.intralinks.com/v2"
+    httpx_mock.add_response(
+        url=f"{api}/oauth/token",
+        method="POST",
+        json={"access_token": "at", "expires_in": 3600},
+        is_reusable=True,
+    )
+    httpx_mock.add_response(url=f"{api}/x", status_code=401, json={}, is_reusable=True)
+    async with IntralinksClient(
+        client_id="cid", client_secret="s", transport=httpx.AsyncHTTPTransport()
+    ) as client:
+        response = await client.request("GET", "/x", operation="x")
+    assert response.status_code == 401
+    assert len(httpx_mock.get_requests(url=f"{api}/x")) == 2
+    assert len(httpx_mock.get_requests(url=f"{api}/oauth/token")) == 2
+
+
+async def test_a_401_from_the_token_endpoint_is_not_replayed(httpx_mock) -> None:
+    from intralinks_async import IntralinksClient
+
+    api = "https://api.intralinks.com/v2"
+    httpx_mock.add_response(url=f"{api}/oauth/token", method="POST", status_code=401, json={})
+    async with IntralinksClient(
+        client_id="cid", client_secret="s", transport=httpx.AsyncHTTPTransport()
+    ) as client:
+        with pytest.raises(AuthenticationError):
+            await client.request("GET", "/x", operation="x")
+    assert len(httpx_mock.get_requests()) == 1
+
+
+def test_file_store_creates_private_files_and_directories(tmp_path) -> None:
+    import os
+    import stat
+
+    from intralinks_async import FileTokenStore, TokenSet
+
+    old = os.umask(0)  # the most permissive umask: modes must not depend on it
+    try:
+        store = FileTokenStore(tmp_path / "new-dir" / "tokens.json")
+        anyio.run(store.save, TokenSet("at", refresh_token="rt"))
+
+        async def lock() -> None:
+            async with store.lock():
+                pass
+
+        anyio.run(lock)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "new-dir").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "new-dir" / "tokens.json").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "new-dir" / "tokens.json.lock").st_mode) == 0o600
