@@ -51,6 +51,13 @@ class FolderIndex:
             by_key.setdefault((opt_str(folder.parent_id), name), fid)
         self.by_key = by_key
 
+    def require(self, argument: str, folder_id: str) -> None:
+        """Raise ValueError naming ``argument`` unless ``folder_id`` is a known folder."""
+        if not any(opt_str(f.id) == folder_id for f in self.folders):
+            raise ValueError(
+                f"{argument} {folder_id!r} is not a folder of workspace {self.workspace_id!r}"
+            )
+
     async def ensure(self, parent_id: str | None, name: str) -> tuple[str, bool]:
         """Return ``(id, created)`` of folder ``name`` under ``parent_id``, creating it once.
 

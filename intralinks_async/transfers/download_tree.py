@@ -123,6 +123,8 @@ async def download_tree(
     try:
         index = FolderIndex(api, workspace_id)
         await index.refresh()
+        if folder_id is not None:
+            index.require("folder_id", folder_id)
         order, allocators = _plan_dirs(index.folders, folder_id)
         await anyio.to_thread.run_sync(
             _prepare_dirs, dest, [(), *[parts for _fid, parts in order if parts]]

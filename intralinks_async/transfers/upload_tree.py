@@ -59,6 +59,8 @@ async def upload_tree(
     try:
         folders = FolderIndex(api, workspace_id)
         await folders.refresh()
+        if parent_folder_id is not None:
+            folders.require("parent_folder_id", parent_folder_id)
         folder_ids: dict[str, str] = {}
         if parent_folder_id is None:
             root_id, created = await folders.ensure(None, root.name or "upload")

@@ -107,3 +107,21 @@ async def test_upload_file_missing_source_or_directory(tmp_path: Path) -> None:
             await client.transfers.upload_file("W1", "F1", tmp_path)
         with pytest.raises(TypeError, match="source"):
             await client.transfers.upload_file("W1", "F1", 42)
+
+
+async def test_unknown_folder_ids_are_refused_up_front(tmp_path: Path) -> None:
+    src = tmp_path / "room"
+    src.mkdir()
+    for i in range(20):
+        (src / f"f{i}.txt").write_bytes(b"x")
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            emu = app.state.emulator
+            with pytest.raises(ValueError, match="parent_folder_id 'nope'"):
+                await client.transfers.upload_tree(src, ws, parent_folder_id="nope")
+            assert emu.requests["uploadDocument"] == 0
+            assert emu.requests["listDocuments"] == 0
+            with pytest.raises(ValueError, match="folder_id 'nope'"):
+                await client.transfers.download_tree(ws, tmp_path / "m", folder_id="nope")
+            assert not (tmp_path / "m").exists()
