@@ -192,5 +192,8 @@ def create_app(
         for path, handlers in by_path.items()
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    # No 307 from "/workspaces/" to "/workspaces": an empty id must be a 404, not quietly
+    # become another operation.
+    app.router.redirect_slashes = False
     app.state.emulator = emu
     return app

@@ -25,6 +25,8 @@ class _HideInjectedDrops(logging.Filter):
 
 _FILTER = _HideInjectedDrops()
 
+GRACEFUL_SHUTDOWN_SECONDS = 1
+
 
 def install_log_filter() -> None:
     """Keep injected connection drops out of uvicorn's error log (idempotent)."""
@@ -53,6 +55,9 @@ def _config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Config:
         lifespan="off",
         timeout_keep_alive=30,
         backlog=4096,
+        # On shutdown, requests still running after this are cancelled (an upload in
+        # flight is aborted and its temp file removed) instead of being waited for forever.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 

@@ -219,3 +219,59 @@ async def test_given_data_dir_keeps_no_orphans_after_close(tmp_path: Path) -> No
     emu.close()
     leftovers = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
     assert leftovers == ["keep.txt"]
+
+
+# -- routing: a trailing slash is not silently redirected to another operation ----------
+
+
+@pytest.mark.parametrize(
+    "path", ["/workspaces/", "/workspaces/{ws}/folders/", "/workspaces/{ws}/documents/"]
+)
+async def test_trailing_slash_is_404_not_a_redirect(
+    app: Any, http: httpx.AsyncClient, path: str
+) -> None:
+    # e.g. getDocument with an empty id must not turn into listDocuments
+    ws = _emu(app).seed_workspaces(1)[0]
+    r = await http.get(path.format(ws=ws))
+    assert r.status_code == 404, (r.status_code, r.headers.get("location"))
+    assert r.json()["status"]["code"] == 404
+
+
+# -- shutdown: an upload in flight is cut, its temp file removed, the thread ends -------
+
+
+def test_shutdown_with_an_upload_in_flight_leaves_nothing() -> None:
+    import socket
+    import threading
+
+    from intralinks_async.testing import serve_in_thread
+
+    application = create_app()
+    emu = _emu(application)
+    ws = emu.seed_workspaces(1)[0]
+    folder = emu.seed_folder(ws, "F")
+    token = emu.oauth.token(CREDS)["access_token"]
+    head = (
+        f'--b\r\nContent-Disposition: form-data; name="folderId"\r\n\r\n{folder}\r\n'
+        '--b\r\nContent-Disposition: form-data; name="file"; filename="c.bin"\r\n\r\n'
+    ).encode()
+    with serve_in_thread(application) as url:
+        port = int(url.rsplit(":", 1)[1])
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(
+            f"POST /workspaces/{ws}/documents HTTP/1.1\r\nHost: e\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 10000000\r\n\r\n"
+            .encode() + head + b"x" * 100_000
+        )  # fmt: skip
+        while not list(emu.store.tmp_dir.iterdir()):  # the upload is being written
+            threading.Event().wait(0.01)
+    try:
+        alive = [t for t in threading.enumerate() if t.name == f"intralinks-emulator:{port}"]
+        assert not alive, "server thread still waiting for the stalled upload"
+        assert list(emu.store.tmp_dir.iterdir()) == []
+        assert list(emu.store.blob_dir.iterdir()) == []
+        assert emu.room.workspaces[ws].documents == {}
+    finally:
+        sock.close()
+        emu.close()
