@@ -77,7 +77,8 @@ class RetryPolicy:
     ``max_retries`` counts re-sends (so a request is sent at most ``max_retries + 1``
     times). The n-th retry waits ``min(backoff_cap, backoff_base * 2**(n-1))`` reduced by
     a random share of up to ``jitter`` (0 = no jitter, 1 = "full jitter"), unless the
-    response carries ``Retry-After``, which wins up to ``retry_after_cap`` seconds.
+    response carries ``Retry-After``, which wins up to ``retry_after_cap`` seconds (plus
+    at most ``10% * jitter`` so that many clients told the same delay do not return at once).
     ``total_timeout`` bounds all attempts and waits together (None = no deadline); a wait
     that would cross it is not taken. ``non_idempotent_statuses`` opts non-idempotent
     methods into status retries (e.g. ``{429}`` when the server guarantees a
@@ -116,7 +117,12 @@ class RetryPolicy:
         if headers is not None:
             retry_after = parse_retry_after(headers.get("retry-after"))
             if retry_after is not None:
-                return min(retry_after, self.retry_after_cap)
+                wait = min(retry_after, self.retry_after_cap)
+                if self.jitter and wait:
+                    # Never earlier than asked, but spread out: N clients told "1" must
+                    # not all come back in the same millisecond and be rate-limited again.
+                    wait *= 1.0 + 0.1 * self.jitter * random.random()  # noqa: S311
+                return wait
         return self.backoff(retry_number)
 
     def retry_status(self, method: str, status_code: int, *, replayable: bool = True) -> bool:

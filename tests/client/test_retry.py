@@ -76,7 +76,8 @@ async def test_retryable_statuses_then_success(httpx_mock: HTTPXMock, status: in
         response = await c.request("GET", "/r", operation="op")
     assert response.status_code == 200
     assert response.extensions["intralinks_attempts"] == 2
-    assert sleeps.delays == [2.0]
+    [delay] = sleeps.delays
+    assert 2.0 <= delay <= 2.1  # Retry-After honoured, plus a little spread
 
 
 async def test_persistent_503_returns_last_response_with_attempts(httpx_mock: HTTPXMock) -> None:
@@ -182,3 +183,12 @@ async def test_with_options_view_shares_pool_and_token(httpx_mock: HTTPXMock) ->
         response = await c.request("GET", "/v", operation="v")
         assert response.extensions["intralinks_attempts"] == 2
     assert c.retry.max_retries == 5 and strict.retry.max_retries == 0
+
+
+def test_retry_after_is_honoured_never_early_but_spread() -> None:
+    policy = RetryPolicy(jitter=0.5, retry_after_cap=60.0)
+    delays = [policy.delay(1, {"retry-after": "10"}) for _ in range(100)]
+    assert min(delays) >= 10.0 and max(delays) <= 10.5
+    assert len(set(delays)) > 50  # 1,000 rate-limited callers do not return in lockstep
+    assert policy.delay(1, {"retry-after": "0"}) == 0.0
+    assert 60.0 <= policy.delay(1, {"retry-after": "86400"}) <= 63.0
