@@ -645,10 +645,12 @@ class IntralinksClient(Resources):
         retries = 0
         replayed_401 = False
         deadline = None if policy.total_timeout is None else time.monotonic() + policy.total_timeout
-        # The same deadline on the event loop's clock: it also cuts off a hanging attempt.
+        # The same deadline on the event loop's clock: it also cuts off a hanging attempt,
+        # except an upload (streamed body), which may rightly outlast it; the transport's
+        # per-request timeouts (write, read) bound that one.
         scope_deadline = (
             math.inf
-            if policy.total_timeout is None
+            if policy.total_timeout is None or body.stream is not None
             else anyio.current_time() + policy.total_timeout
         )
         debug = logger.isEnabledFor(_DEBUG)

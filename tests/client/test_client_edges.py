@@ -229,3 +229,27 @@ async def test_401_whose_refresh_fails_closes_the_streamed_response(
             async with client.stream("GET", "/x", operation="x"):
                 pass
     assert closed == [True]
+
+
+class SlowReader(httpx.AsyncBaseTransport):
+    """Consumes the request body at 20 chunks/s; answers 200 ``{}``."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        async for _ in request.stream:
+            await anyio.sleep(0.05)
+        await anyio.sleep(0.3 if request.headers.get("x-slow") else 0)
+        return httpx.Response(200, json={})
+
+
+async def test_overall_deadline_does_not_cut_off_a_long_upload() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(8):  # ~0.4 s to send, twice the overall deadline
+            yield b"x" * 1024
+
+    policy = RetryPolicy(max_retries=0, total_timeout=0.2)
+    async with IntralinksClient(access_token="t", retry=policy, transport=SlowReader()) as c:
+        response = await c.request("POST", "/upload", operation="upload", content=body())
+        assert response.status_code == 200
+        with pytest.raises(APITimeoutError):  # a plain API call is still bounded by it
+            await c.request("GET", "/x", operation="x", headers={"x-slow": "1"})
