@@ -185,8 +185,8 @@ class Transfers:
         documents already present with the same name and size. The journal's own files
         are never uploaded, even when they sit inside ``local_dir``.
 
-        Symbolic links are never followed (inside or outside the tree) and special
-        files are not uploaded; each is listed in the report's failures as a
+        Symbolic links are never followed (inside or outside the tree); special files
+        and the temporary files of an interrupted download are not uploaded; each is listed in the report's failures as a
         :class:`SkippedEntryError`, so that nothing is left out silently. A file that
         changes while it is being sent fails with :class:`SourceChangedError` and is
         not stored.

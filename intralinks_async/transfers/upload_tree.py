@@ -191,6 +191,7 @@ _SKIPPED = {
     "symlink": "symbolic link not followed (links are never uploaded; copy the target "
     "into the tree to include it)",
     "special": "special file (FIFO, socket or device) not uploaded",
+    "partial": "temporary file of an interrupted download (incomplete) not uploaded",
 }
 
 

@@ -4,7 +4,8 @@ Symbolic links are never followed, whether they point inside or outside the tree
 link out of the data room could pull in anything; a link inside would store the same
 content twice). Neither they nor special files (FIFOs, sockets, devices) are dropped
 silently: they come out of the walk as entries with ``kind`` ``"symlink"`` or
-``"special"``, which ``upload_tree`` reports as failures
+``"special"``, as do the temporary files of an interrupted download (``"partial"``,
+incomplete by definition), which ``upload_tree`` reports as failures
 (:class:`~intralinks_async.transfers.errors.SkippedEntryError`). Paths in ``exclude``
 (the migration's own journal files) are left out entirely.
 """
@@ -21,10 +22,11 @@ from typing import Literal
 import anyio.to_thread
 
 from intralinks_async.transfers._checks import thread_checkpoint
+from intralinks_async.transfers.names import is_temp_name
 
 __all__ = ["BATCH", "EntryKind", "LocalFile", "LocalTree", "iter_files", "scan_tree"]
 
-EntryKind = Literal["file", "symlink", "special"]
+EntryKind = Literal["file", "symlink", "special", "partial"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,7 @@ class LocalFile:
     name: str
     size: int
     kind: EntryKind = "file"
-    """``"file"`` (a regular file, uploaded) or a skipped ``"symlink"``/``"special"``."""
+    """``"file"`` (uploaded) or a skipped ``"symlink"``/``"special"``/``"partial"``."""
 
     @property
     def key(self) -> str:
@@ -72,6 +74,8 @@ def _kind(entry: os.DirEntry[str]) -> tuple[EntryKind | None, int]:
     if stat.S_ISDIR(st.st_mode):
         return None, 0
     if stat.S_ISREG(st.st_mode):
+        if is_temp_name(entry.name):
+            return "partial", 0
         return "file", st.st_size
     return "special", 0
 

@@ -98,3 +98,20 @@ async def test_journaled_mirror_refreshes_a_document_whose_content_changed(
             second = await client.transfers.download_tree(ws, mirror, journal=journal)
             assert second.ok and second.succeeded == 1 and second.skipped == 1
             assert (mirror / "docs" / "terms.txt").read_bytes() == b"price: 999"
+
+
+async def test_leftover_download_temp_files_are_not_uploaded(tmp_path: Path) -> None:
+    from intralinks_async.transfers.names import temp_name_for
+
+    src = tmp_path / "mirror"
+    src.mkdir()
+    (src / "deal.pdf").write_bytes(b"complete")
+    # What a killed download leaves behind: a partial file under a temporary name.
+    (src / temp_name_for("big.pdf", "0123abcd")).write_bytes(b"partial")
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            report = await client.transfers.upload_tree(src, ws)
+            assert [d["name"] for d in remote_documents(app, ws)] == ["deal.pdf"]
+            assert [f.path for f in report.failures] == [".big.pdf.part-0123abcd"]
+            assert isinstance(report.failures[0].error, SkippedEntryError)
