@@ -67,10 +67,9 @@ def _api_endpoint(emu: Emulator, handlers: Mapping[str, tuple[str, Handler]]) ->
 def _token_endpoint(emu: Emulator) -> Endpoint:
     async def token(request: Request) -> Response:
         try:
-            raw = await read_body(request, 64 * 1024)
+            form = await _read_form(request)
         except _errors.HTTPError as exc:
             return exc.response
-        form = dict(parse_qsl(raw.decode("utf-8", "replace")))
         basic = _basic_credentials(request.headers.get("authorization"))
         if basic is not None and "client_id" not in form:
             form["client_id"], form["client_secret"] = basic
@@ -81,6 +80,25 @@ def _token_endpoint(emu: Emulator) -> Endpoint:
         return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     return token
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    """An ``/oauth/*`` body: declared form-urlencoded, no parameter repeated (RFC 6749 3.1/3.2)."""
+    raw = await read_body(request, 64 * 1024)
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise _errors.HTTPError(
+            _errors.oauth_error(
+                400, "invalid_request", "body must be application/x-www-form-urlencoded"
+            )
+        )
+    pairs = parse_qsl(raw.decode("utf-8", "replace"))
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        raise _errors.HTTPError(
+            _errors.oauth_error(400, "invalid_request", "a parameter is repeated")
+        )
+    return form
 
 
 def _basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -97,10 +115,9 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 def _revoke_endpoint(emu: Emulator) -> Endpoint:
     async def revoke(request: Request) -> Response:
         try:
-            raw = await read_body(request, 64 * 1024)
+            form = await _read_form(request)
         except _errors.HTTPError as exc:
             return exc.response
-        form = dict(parse_qsl(raw.decode("utf-8", "replace")))
         token = form.get("token")
         if not token:
             return _errors.oauth_error(400, "invalid_request", "token is required")

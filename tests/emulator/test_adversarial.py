@@ -275,3 +275,38 @@ def test_shutdown_with_an_upload_in_flight_leaves_nothing() -> None:
     finally:
         sock.close()
         emu.close()
+
+
+# -- OAuth form bodies: declared as forms, no repeated parameters (RFC 6749 3.2, 3.1) ---
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke"])
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/json"])
+async def test_oauth_body_must_be_a_form(app: Any, path: str, content_type: str | None) -> None:
+    emu = _emu(app)
+    form = "grant_type=client_credentials&client_id=demo&client_secret=demo-secret&token=x"
+    headers = {"Content-Type": content_type} if content_type else {}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
+        r = await c.post(path, content=form.encode(), headers=headers)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "invalid_request"
+    assert sum(emu.oauth.tokens_issued.values()) == 0 and emu.oauth.revocations == 0
+
+
+async def test_repeated_oauth_parameter_is_invalid_request(app: Any) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
+        r = await c.post(
+            "/oauth/token",
+            content=b"grant_type=client_credentials&client_id=demo&client_id=demo"
+            b"&client_secret=demo-secret",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+        r = await c.post(
+            "/oauth/token",
+            content=b"grant_type=client_credentials&client_id=demo&client_secret=demo-secret",
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
+        )
+        assert r.status_code == 200, r.text
