@@ -22,7 +22,11 @@ from typing import Any
 import anyio.to_thread
 
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
-from intralinks_async.transfers._checks import positive_int, writable_target_dir
+from intralinks_async.transfers._checks import (
+    positive_int,
+    thread_checkpoint,
+    writable_target_dir,
+)
 from intralinks_async.transfers._remote_index import FolderIndex, with_retries
 from intralinks_async.transfers.download import DEFAULT_CHUNK_SIZE, FileDownload
 from intralinks_async.transfers.journal import Journal
@@ -80,6 +84,7 @@ def _plan_dirs(
 def _prepare_dirs(dest: Path, dirs: list[tuple[str, ...]]) -> None:
     """Create the directories and remove temporary files left by an interrupted run."""
     for parts in dirs:
+        thread_checkpoint()
         path = safe_join(dest, *parts) if parts else dest
         path.mkdir(parents=True, exist_ok=True)
         with os.scandir(path) as it:

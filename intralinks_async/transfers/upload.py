@@ -379,7 +379,7 @@ class Uploader:
         if doc_id is None:
             return problem
         try:
-            with anyio.CancelScope(shield=True), anyio.fail_after(60):
+            with anyio.CancelScope(shield=True), anyio.fail_after(10):
                 attempt = 0
                 while True:
                     attempt += 1

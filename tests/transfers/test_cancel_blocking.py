@@ -73,3 +73,24 @@ async def test_scanning_a_big_tree_stops_when_cancelled(
         await walk_mod.scan_tree(tmp_path)
     assert probe.scope.cancelled_caught
     assert probe.calls < 10
+
+
+async def test_preparing_many_mirror_directories_stops_when_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    dt = importlib.import_module("intralinks_async.transfers.download_tree")
+    probe = _Cancelling()
+    real = dt.safe_join
+
+    def join(*args: Any) -> Any:
+        probe.tick()
+        return real(*args)
+
+    monkeypatch.setattr(dt, "safe_join", join)
+    dirs = [(f"d{i}",) for i in range(50)]
+    with probe.scope:
+        await anyio.to_thread.run_sync(dt._prepare_dirs, tmp_path, dirs)
+    assert probe.scope.cancelled_caught
+    assert probe.calls < 10
