@@ -211,11 +211,38 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 "create (and close) one IntralinksClient per event loop"
             )
         stream = request.stream
-        data: Any
+        spec = request.extensions.get("timeout")
+        write = spec.get("write") if spec else None
         if isinstance(stream, httpx.ByteStream):
-            data = b"".join(stream) or None
+            body = b"".join(stream)
+            if write is None or len(body) <= _SMALL_BODY:
+                # Small bodies fit in the socket buffers: they cannot stall a write.
+                return await self._send_request(session, request, body or None)
+            source: AsyncIterator[bytes] = _slices(body)
         else:
-            data = _iterate(stream)  # type: ignore[arg-type]
+            source = _iterate(stream)  # type: ignore[arg-type]
+            if write is None:
+                return await self._send_request(session, request, source)
+        # aiohttp has no write timeout: a peer that stops reading the body would hang the
+        # upload forever. Watch progress instead: each chunk handed to aiohttp (which
+        # pulls the next one only once the previous one is written) re-arms the timer.
+        loop = asyncio.get_running_loop()
+        guard = asyncio.timeout(loop.time() + write)
+        try:
+            async with guard:
+                return await self._send_request(
+                    session, request, _watched(source, guard, write, loop)
+                )
+        except TimeoutError:
+            if guard.expired():
+                raise httpx.WriteTimeout(
+                    f"request body made no progress for {write:g}s", request=request
+                ) from None
+            raise
+
+    async def _send_request(
+        self, session: aiohttp.ClientSession, request: httpx.Request, data: Any
+    ) -> aiohttp.ClientResponse:
         try:
             return await session.request(
                 request.method,
@@ -280,3 +307,23 @@ def _reason(response: aiohttp.ClientResponse) -> bytes:
 async def _iterate(stream: httpx.AsyncByteStream) -> AsyncIterator[bytes]:
     async for chunk in stream:
         yield chunk
+
+
+async def _slices(body: bytes) -> AsyncIterator[bytes]:
+    view = memoryview(body)
+    for start in range(0, len(body), _CHUNK_SIZE):
+        yield bytes(view[start : start + _CHUNK_SIZE])
+
+
+async def _watched(
+    source: AsyncIterator[bytes],
+    guard: asyncio.Timeout,
+    write: float,
+    loop: asyncio.AbstractEventLoop,
+) -> AsyncIterator[bytes]:
+    """Yield ``source``, re-arming ``guard`` on each chunk; disarm it once all is sent."""
+    async for chunk in source:
+        guard.reschedule(loop.time() + write)
+        yield chunk
+        guard.reschedule(loop.time() + write)
+    guard.reschedule(None)  # body sent: waiting for the response is the read timeout's job

@@ -21,7 +21,8 @@ API = "https://api.intralinks.com/v2"
 
 @contextmanager
 def stalling_server() -> Iterator[str]:
-    """Loopback HTTP/1.1 server: ``/stall`` sends headers and one body byte, then hangs."""
+    """Loopback HTTP/1.1 server: ``/stall`` sends headers and one body byte, then hangs;
+    ``/sink`` never reads the request body nor answers."""
     ready = threading.Event()
     holder: dict[str, object] = {}
 
@@ -29,6 +30,8 @@ def stalling_server() -> Iterator[str]:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                if b" /sink" in head.split(b"\r\n", 1)[0]:
+                    await asyncio.sleep(3600)  # never reads the body, never answers
                 if b" /stall" in head.split(b"\r\n", 1)[0]:
                     writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
                     await writer.drain()
@@ -253,3 +256,22 @@ async def test_overall_deadline_does_not_cut_off_a_long_upload() -> None:
         assert response.status_code == 200
         with pytest.raises(APITimeoutError):  # a plain API call is still bounded by it
             await c.request("GET", "/x", operation="x", headers={"x-slow": "1"})
+
+
+@pytest.mark.parametrize("streamed", [True, False])
+async def test_upload_to_a_peer_that_stops_reading_hits_the_write_timeout(
+    streamed: bool,
+) -> None:
+    payload = b"x" * (32 * 1024 * 1024)  # far more than the socket buffers hold
+
+    async def body() -> AsyncIterator[bytes]:
+        for start in range(0, len(payload), 1 << 20):
+            yield payload[start : start + (1 << 20)]
+
+    with stalling_server() as url:
+        timeout = httpx.Timeout(30, write=0.3)
+        async with IntralinksClient(url, access_token="t", timeout=timeout, max_retries=0) as c:
+            with anyio.fail_after(10), pytest.raises(APITimeoutError, match="WriteTimeout"):
+                await c.request(
+                    "POST", "/sink", operation="up", content=body() if streamed else payload
+                )
