@@ -117,9 +117,25 @@ def _changed_spec() -> dict:
             },
         }
     }
+    # AuditEvent refers to itself and, through AuditActor, back to itself: model modules
+    # import each other (the referenced models are imported at the end of each module).
     spec["components"]["schemas"]["AuditEvent"] = {
         "type": "object",
-        "properties": {"id": {"type": "string"}, "action": {"type": "string"}},
+        "properties": {
+            "id": {"type": "string"},
+            "action": {"type": "string"},
+            "at": {"type": "string", "format": "date-time"},
+            "previous": {"$ref": "#/components/schemas/AuditEvent"},
+            "actor": {"$ref": "#/components/schemas/AuditActor"},
+        },
+    }
+    spec["components"]["schemas"]["AuditActor"] = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string"},
+            "lastEvent": {"$ref": "#/components/schemas/AuditEvent"},
+        },
     }
     spec["components"]["schemas"]["Document"]["properties"]["fileHash"] = {
         "type": "string",
@@ -188,6 +204,26 @@ def test_new_document_field_round_trips(regenerated: ModuleType) -> None:
     assert doc.file_hash == "q83vEjRWeJq83vEjRWeJq83vEjQ="
     assert doc.to_dict() == {"id": "d1", "fileHash": "q83vEjRWeJq83vEjRWeJq83vEjQ=", "extra": 1}
     assert models.Document(file_hash="x").to_dict() == {"fileHash": "x"}
+
+
+def test_cyclic_models_import_and_round_trip(regenerated: ModuleType) -> None:
+    models = importlib.import_module("regen_pkg._generated.models")
+    data = {
+        "id": "e2",
+        "at": "2026-03-02T17:45:12.345Z",
+        "previous": {"id": "e1", "action": "view"},
+        "actor": {"name": "ann", "lastEvent": {"id": "e0"}, "team": "deal"},
+        "extra": [1, 2],
+    }
+    event = models.AuditEvent.from_dict(data)
+    assert event.previous.id == "e1" and isinstance(event.previous, models.AuditEvent)
+    assert event.actor.name == "ann" and event.actor.last_event.id == "e0"
+    assert event.actor.additional_properties == {"team": "deal"}
+    assert event.additional_properties == {"extra": [1, 2]}
+    assert event.at.utcoffset() is not None and event.at.microsecond == 345000
+    assert event.to_dict() == {**data, "at": "2026-03-02T17:45:12.345000+00:00"}
+    with pytest.raises(KeyError):  # a required property is missing
+        models.AuditActor.from_dict({"lastEvent": {"id": "e0"}})
 
 
 def test_existing_operations_unchanged(regenerated: ModuleType) -> None:
