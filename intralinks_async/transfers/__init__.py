@@ -218,7 +218,8 @@ class Transfers:
         """Mirror the workspace's folders and documents (or ``folder_id``'s) into ``dest_dir``.
 
         Remote names are sanitised into safe, distinct local names; nothing is ever
-        written outside ``dest_dir``. Documents are downloaded as by
+        written outside ``dest_dir``, nor through a symbolic link inside it (a linked
+        file is replaced, a linked directory raises ``UnsafePathError``). Documents are downloaded as by
         :meth:`download_file` (``chunk_concurrency`` ranges each), ``concurrency`` at a
         time. A rerun skips files already present with the document's size (with a
         ``journal``, only those it recorded as done from the same document and, when the

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -30,7 +31,7 @@ from intralinks_async.transfers._checks import (
 from intralinks_async.transfers._remote_index import FolderIndex, with_retries
 from intralinks_async.transfers.download import DEFAULT_CHUNK_SIZE, FileDownload
 from intralinks_async.transfers.journal import Journal
-from intralinks_async.transfers.names import NameAllocator, is_temp_name, safe_join
+from intralinks_async.transfers.names import NameAllocator, UnsafePathError, is_temp_name, safe_join
 from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
 from intralinks_async.transfers.report import TransferFailure, TransferReport
 from intralinks_async.transfers.window import run_window, unwrap_exception_group
@@ -86,6 +87,9 @@ def _prepare_dirs(dest: Path, dirs: list[tuple[str, ...]]) -> None:
     for parts in dirs:
         thread_checkpoint()
         path = safe_join(dest, *parts) if parts else dest
+        if parts and path.is_symlink():
+            # A link planted in the mirror must not redirect documents elsewhere.
+            raise UnsafePathError(f"{os.fspath(path)!r} is a symbolic link; not writing through it")
         path.mkdir(parents=True, exist_ok=True)
         with os.scandir(path) as it:
             for entry in it:
@@ -95,11 +99,12 @@ def _prepare_dirs(dest: Path, dirs: list[tuple[str, ...]]) -> None:
 
 
 def _local_size(path: Path) -> int | None:
+    """Size of the regular file at ``path`` (None if absent, a link or anything else)."""
     try:
-        st = path.stat()
+        st = path.lstat()
     except OSError:
         return None
-    return st.st_size
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 async def download_tree(

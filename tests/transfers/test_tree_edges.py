@@ -115,3 +115,35 @@ async def test_leftover_download_temp_files_are_not_uploaded(tmp_path: Path) -> 
             assert [d["name"] for d in remote_documents(app, ws)] == ["deal.pdf"]
             assert [f.path for f in report.failures] == [".big.pdf.part-0123abcd"]
             assert isinstance(report.failures[0].error, SkippedEntryError)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+async def test_mirror_never_writes_through_symlinks_in_dest(tmp_path: Path) -> None:
+    from intralinks_async.transfers.names import UnsafePathError
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_bytes(b"x" * 7)
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            emu = app.state.emulator
+            folder = emu.seed_folder(ws, "docs")
+            emu.seed_document(ws, folder, "victim.txt", b"remote!")
+            emu.seed_document(ws, emu.seed_folder(ws, "other"), "o.txt", b"o")
+            # A linked file in the mirror is replaced by the real document, not followed.
+            mirror = tmp_path / "m1"
+            (mirror / "docs").mkdir(parents=True)
+            os.symlink(outside / "victim.txt", mirror / "docs" / "victim.txt")
+            report = await client.transfers.download_tree(ws, mirror)
+            assert report.ok and report.succeeded == 2
+            assert not (mirror / "docs" / "victim.txt").is_symlink()
+            assert (mirror / "docs" / "victim.txt").read_bytes() == b"remote!"
+            assert (outside / "victim.txt").read_bytes() == b"x" * 7
+            # A linked directory is refused before anything is written.
+            mirror2 = tmp_path / "m2"
+            mirror2.mkdir()
+            os.symlink(outside, mirror2 / "docs")
+            with pytest.raises(UnsafePathError, match="symbolic link"):
+                await client.transfers.download_tree(ws, mirror2)
+            assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
