@@ -276,11 +276,14 @@ class FileTokenStore:
         """Atomically replace the token file."""
         await anyio.to_thread.run_sync(self._write, token)
 
-    def _acquire(self) -> int:
+    def _try_acquire(self) -> int | None:
         _make_private_dirs(self._lock_path.parent)
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
         except BaseException:
             os.close(fd)
             raise
@@ -288,8 +291,18 @@ class FileTokenStore:
 
     @asynccontextmanager
     async def lock(self) -> AsyncIterator[None]:
-        """Hold an exclusive advisory lock on ``<path>.lock``."""
-        fd = await anyio.to_thread.run_sync(self._acquire)
+        """Hold an exclusive advisory lock on ``<path>.lock``.
+
+        Waiting for it polls without blocking a thread, so it stays cancellable even when
+        the holder (another process) is stuck.
+        """
+        delay = 0.005
+        while True:
+            fd = self._try_acquire()
+            if fd is not None:
+                break
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.1)
         try:
             yield
         finally:
@@ -511,16 +524,7 @@ class OAuth2Auth(httpx.Auth):
             self._flights += 1
             self._flight_error = None
             try:
-                # Shielded: a cancelled caller must not abandon a token request the
-                # server may already have honoured (a rotated refresh token would be
-                # lost, and with it the session); bounded by _SHIELD_LIMIT.
-                with anyio.CancelScope(shield=True) as shield:
-                    shield.deadline = anyio.current_time() + _SHIELD_LIMIT
-                    return await self._refresh_locked(current, stale, force, now)
-                raise APITimeoutError(
-                    f"token request did not complete within {_SHIELD_LIMIT:.0f}s",
-                    operation=TOKEN_OPERATION,
-                )
+                return await self._refresh_locked(current, stale, force, now)
             except Exception as exc:
                 self._flight_error = (exc, exc.__traceback__)
                 raise
@@ -538,7 +542,7 @@ class OAuth2Auth(httpx.Auth):
                 # Another process may have rotated the refresh token: use the newest.
                 self._token = current = stored
             try:
-                new = await self._request_token(current)
+                new = await self._request_token_shielded(current)
             except Exception as exc:
                 valid = current is not None and (current.expires_in() or 0) > 1.0
                 if valid and not force:
@@ -550,13 +554,29 @@ class OAuth2Auth(httpx.Auth):
                     )
                     return current.access_token
                 raise
-            if new.refresh_token is None and current is not None:
-                new.refresh_token = current.refresh_token  # not rotated: keep it
-            await self.store.save(new)
-        self._set_token(new)
         self._retry_refresh_at = 0.0
         self._initial_refresh = None
         return new.access_token
+
+    async def _request_token_shielded(self, current: TokenSet | None) -> TokenSet:
+        """Request, persist and adopt a new token, whatever happens to the caller.
+
+        Shielded: a cancelled caller must not abandon a token request the server may
+        already have honoured (a rotated refresh token would be lost, and with it the
+        session). Bounded by ``_SHIELD_LIMIT``.
+        """
+        with anyio.CancelScope(shield=True) as shield:
+            shield.deadline = anyio.current_time() + _SHIELD_LIMIT
+            new = await self._request_token(current)
+            if new.refresh_token is None and current is not None:
+                new.refresh_token = current.refresh_token  # not rotated: keep it
+            self._set_token(new)  # before saving: a failed save must not lose it
+            await self.store.save(new)
+            return new
+        raise APITimeoutError(
+            f"token request did not complete within {_SHIELD_LIMIT:.0f}s",
+            operation=TOKEN_OPERATION,
+        )
 
     def _adoptable(self, stored: TokenSet, stale: TokenSet | None, now: float) -> bool:
         if stale is not None and hmac.compare_digest(stored.access_token, stale.access_token):

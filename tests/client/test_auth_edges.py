@@ -173,3 +173,33 @@ def test_file_store_creates_private_files_and_directories(tmp_path) -> None:
     assert stat.S_IMODE(os.stat(tmp_path / "new-dir").st_mode) == 0o700
     assert stat.S_IMODE(os.stat(tmp_path / "new-dir" / "tokens.json").st_mode) == 0o600
     assert stat.S_IMODE(os.stat(tmp_path / "new-dir" / "tokens.json.lock").st_mode) == 0o600
+
+
+async def test_waiting_for_the_file_store_lock_is_cancellable(tmp_path) -> None:
+    """A process stuck while holding the token-file lock must not wedge this one."""
+    import fcntl
+    import os
+    import threading
+
+    from intralinks_async import FileTokenStore
+
+    store = FileTokenStore(tmp_path / "tokens.json")
+    fd = os.open(tmp_path / "tokens.json.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # "another process" holds the lock
+    released = threading.Event()
+
+    def release_later() -> None:
+        threading.Event().wait(3)
+        released.set()
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    threading.Thread(target=release_later, daemon=True).start()
+    with anyio.move_on_after(0.2) as scope:
+        async with store.lock():
+            pytest.fail("acquired a lock that another holder still has")
+    assert scope.cancelled_caught
+    assert not released.is_set()  # gave up while the other holder still had it
+    with anyio.fail_after(10):
+        async with store.lock():  # and works once it is released
+            assert released.is_set()
