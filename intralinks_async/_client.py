@@ -720,19 +720,15 @@ class IntralinksClient(Resources):
             status = response.status_code
             if debug:
                 self._log_response(response, request, operation, attempts)
-            if (
-                status == 401
-                and token is not None
-                and oauth is not None
-                and not replayed_401
-                and body.replayable
-            ):
+            if status == 401 and token is not None and oauth is not None and not replayed_401:
                 try:
+                    # Refresh even when the body cannot be replayed (a streamed upload):
+                    # the caller's next request must not meet the same dead token.
                     replacement = await oauth.on_unauthorized(token)
                 except BaseException:
                     await response.aclose()
                     raise
-                if replacement is not None:
+                if replacement is not None and body.replayable:
                     replayed_401 = True
                     await response.aclose()
                     if debug:

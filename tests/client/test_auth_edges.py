@@ -203,3 +203,30 @@ async def test_waiting_for_the_file_store_lock_is_cancellable(tmp_path) -> None:
     with anyio.fail_after(10):
         async with store.lock():  # and works once it is released
             assert released.is_set()
+
+
+async def test_401_on_a_streamed_upload_refreshes_for_the_next_call(httpx_mock) -> None:
+    from intralinks_async import IntralinksClient
+
+    api = "https://api.intralinks.com/v2"
+    for n in (1, 2):
+        httpx_mock.add_response(
+            url=f"{api}/oauth/token",
+            method="POST",
+            json={"access_token": f"at-{n}", "expires_in": 3600},
+        )
+    httpx_mock.add_response(url=f"{api}/u", method="POST", status_code=401, json={})
+    httpx_mock.add_response(url=f"{api}/u", method="POST", json={})
+
+    async def body():
+        yield b"document bytes"
+
+    async with IntralinksClient(
+        client_id="cid", client_secret="s", transport=httpx.AsyncHTTPTransport()
+    ) as client:
+        first = await client.request("POST", "/u", operation="up", content=body())
+        second = await client.request("POST", "/u", operation="up", content=body())
+    assert first.status_code == 401  # a one-shot body is never replayed...
+    assert second.status_code == 200  # ...but the dead token was replaced for the next one
+    uploads = httpx_mock.get_requests(url=f"{api}/u")
+    assert [r.headers["Authorization"] for r in uploads] == ["Bearer at-1", "Bearer at-2"]
