@@ -13,6 +13,11 @@ Rows (calls/s, median of the rounds; ratio = median over rounds of row / baselin
   asyncio() (module function)     ``get_workspace.asyncio(id, client=sender)``
   asyncio_detailed()              the same, returning ``Response`` (status, headers, parsed)
   resource .get()                 ``WorkspacesResource(sender).get(id)``, what the SDK calls
+  previous generated code         a replica of the generated getWorkspace path before the
+                                  hot-path work (httpx.Headers per call, quote() for every
+                                  path parameter, asyncio() via asyncio_detailed() and a
+                                  Response, from_dict copying the dict and importing the
+                                  nested model per call): the "before" in the same run
   encode_path_param               one safe ASCII id (per call)
 
 Usage: ``python bench/codegen_hotpath.py [--rounds 7] [--calls 20000]``.
@@ -28,6 +33,7 @@ import json
 import statistics
 import sys
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -38,7 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from intralinks_async._generated.api.workspaces import WorkspacesResource, get_workspace
 from intralinks_async._generated.client import encode_path_param
+from intralinks_async._generated.errors import raise_for_status
 from intralinks_async._generated.models import Workspace, WorkspaceStatistics
+from intralinks_async._generated.types import UNSET, Response, Unset
 
 WORKSPACE_ID = "ws-100001"
 WORKSPACE = {
@@ -112,6 +120,119 @@ def hand_built(content: bytes) -> Workspace:
     )
 
 
+# --- replica of the generated code before the hot-path work (the in-run "before") ------
+
+
+def previous_encode_path_param(value: object, name: str) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"path parameter {name!r} must be a string or number")
+    if text == "":
+        raise ValueError(f"path parameter {name!r} must not be empty")
+    if text in (".", ".."):
+        raise ValueError(f"path parameter {name!r} must not be {text!r}")
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text):
+        raise ValueError(f"path parameter {name!r} must not contain control characters")
+    return urllib.parse.quote(text, safe="", encoding="utf-8", errors="strict")
+
+
+def previous_statistics_from_dict(src_dict: Mapping[str, Any]) -> WorkspaceStatistics:
+    d = dict(src_dict)
+    stats = WorkspaceStatistics(
+        document_count=d.pop("documentCount", UNSET),
+        folder_count=d.pop("folderCount", UNSET),
+        user_count=d.pop("userCount", UNSET),
+        group_count=d.pop("groupCount", UNSET),
+    )
+    stats.additional_properties = d
+    return stats
+
+
+def previous_from_dict(src_dict: Mapping[str, Any]) -> Workspace:
+    # The per-call lazy import the old template rendered (relative in the generated module).
+    from intralinks_async._generated.models.workspace_statistics import (
+        WorkspaceStatistics as _WorkspaceStatistics,
+    )
+
+    d = dict(src_dict)
+    id_, name, type_ = d.pop("id", UNSET), d.pop("name", UNSET), d.pop("type", UNSET)
+    phase, status, host = d.pop("phase", UNSET), d.pop("status", UNSET), d.pop("host", UNSET)
+    _created_on = d.pop("createdOn", UNSET)
+    created_on: datetime.datetime | Unset
+    if isinstance(_created_on, Unset):
+        created_on = UNSET
+    else:
+        created_on = datetime.datetime.fromisoformat(_created_on)
+    _updated_on = d.pop("updatedOn", UNSET)
+    updated_on: datetime.datetime | Unset
+    if isinstance(_updated_on, Unset):
+        updated_on = UNSET
+    else:
+        updated_on = datetime.datetime.fromisoformat(_updated_on)
+    _statistics = d.pop("statistics", UNSET)
+    statistics: _WorkspaceStatistics | Unset
+    if isinstance(_statistics, Unset):
+        statistics = UNSET
+    else:
+        statistics = previous_statistics_from_dict(_statistics)
+    instance = Workspace(
+        id=id_,
+        name=name,
+        type=type_,
+        phase=phase,
+        status=status,
+        host=host,
+        created_on=created_on,
+        updated_on=updated_on,
+        statistics=statistics,
+    )
+    instance.additional_properties = d
+    return instance
+
+
+def previous_parse(response: httpx.Response) -> Workspace:
+    raise_for_status(response, operation="getWorkspace")
+    return previous_from_dict(response.json())
+
+
+async def previous_asyncio_detailed(
+    workspace_id: str, *, client: PrebuiltSender, headers: Mapping[str, str] | None = None
+) -> Response[Workspace]:
+    path = "/workspaces/{workspace_id}".format(
+        workspace_id=previous_encode_path_param(workspace_id, "workspace_id")
+    )
+    request_headers = httpx.Headers(headers)
+    response = await client.request(
+        "GET",
+        path,
+        operation="getWorkspace",
+        params=None,
+        headers=request_headers or None,
+        authenticated=True,
+    )
+    return Response(
+        status_code=response.status_code,
+        content=response.content,
+        headers=response.headers,
+        parsed=previous_parse(response),
+    )
+
+
+async def previous_asyncio(
+    workspace_id: str, *, client: PrebuiltSender, headers: Mapping[str, str] | None = None
+) -> Workspace:
+    return (
+        await previous_asyncio_detailed(workspace_id=workspace_id, client=client, headers=headers)
+    ).parsed
+
+
+async def previous_resource_get(sender: PrebuiltSender, workspace_id: str) -> Workspace:
+    return await previous_asyncio(workspace_id, client=sender, headers=None)
+
+
+# --- timing -------------------------------------------------------------------------------
+
+
 async def timed_async(call: Callable[[], Awaitable[object]], calls: int) -> float:
     gc.collect()
     start = time.perf_counter()
@@ -142,21 +263,32 @@ async def run(rounds: int, calls: int) -> dict[str, list[float]]:
     async def resource_call() -> object:
         return await resource.get(WORKSPACE_ID)
 
+    async def previous_call() -> object:
+        return await previous_resource_get(sender, WORKSPACE_ID)
+
     sync_rows: list[tuple[str, Callable[[], object]]] = [
         (BASELINE, lambda: hand_built(content)),
         ("Workspace.from_dict", lambda: Workspace.from_dict(json.loads(content))),
+        ("previous from_dict (replica)", lambda: previous_from_dict(json.loads(content))),
         ("encode_path_param", lambda: encode_path_param(WORKSPACE_ID, "workspace_id")),
+        (
+            "previous encode_path_param",
+            lambda: previous_encode_path_param(WORKSPACE_ID, "workspace_id"),
+        ),
     ]
     async_rows: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("asyncio() (module function)", module_call),
         ("asyncio_detailed()", detailed_call),
         ("resource .get()", resource_call),
+        ("previous generated code .get()", previous_call),
     ]
     # Sanity: every path gives the same model.
     expected = hand_built(content)
     assert Workspace.from_dict(json.loads(content)) == expected
     assert await module_call() == expected
     assert await resource_call() == expected
+    assert await previous_call() == expected
+    assert previous_from_dict(json.loads(content)) == expected
     assert (await get_workspace.asyncio_detailed(WORKSPACE_ID, client=sender)).parsed == expected
 
     results: dict[str, list[float]] = {}
