@@ -189,7 +189,7 @@ async def test_waiting_for_the_file_store_lock_is_cancellable(tmp_path) -> None:
     released = threading.Event()
 
     def release_later() -> None:
-        threading.Event().wait(3)
+        threading.Event().wait(1.5)
         released.set()
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
