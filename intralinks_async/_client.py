@@ -196,7 +196,10 @@ class IntralinksClient(Resources):
     ``max_connections`` the pool size, ``event_hooks`` ``{"request": [...], "response":
     [...]}`` async callbacks run on every attempt. A plain ``http://`` base URL is refused
     for non-loopback hosts unless ``allow_insecure_http=True``; TLS is verified unless
-    ``verify`` says otherwise.
+    ``verify`` says otherwise. Proxy environment variables (``HTTPS_PROXY``...) are not
+    read by either default transport; to use a proxy, inject one, e.g.
+    ``transport=httpx.AsyncHTTPTransport(proxy="http://proxy:3128")``. One client serves one
+    event loop; using it after ``aclose()`` raises ``RuntimeError``.
     """
 
     def __init__(
