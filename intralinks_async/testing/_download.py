@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import BinaryIO
 from urllib.parse import quote
 
+import anyio
+import anyio.lowlevel
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -26,31 +28,50 @@ class BlobResponse(Response):
         self._length = length
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send headers, then the byte range, then close the file."""
+        """Send headers, then the byte range, then close the file.
+
+        A client that disconnects stops the stream (servers such as uvicorn silently
+        swallow sends after a disconnect, which would otherwise read the whole file).
+        """
+        error: Exception | None = None
         try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": self.status_code,
-                    "headers": self.raw_headers,
-                }
-            )
-            if scope.get("method") == "HEAD" or self._length == 0:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return
-            fh = self._fh
-            fh.seek(self._start)
-            remaining = self._length
-            while remaining > 0:
-                chunk = fh.read(min(CHUNK_SIZE, remaining))
-                if not chunk:
-                    raise OSError("blob shorter than its recorded size")
-                remaining -= len(chunk)
-                await send(
-                    {"type": "http.response.body", "body": chunk, "more_body": remaining > 0}
-                )
+            async with anyio.create_task_group() as tg:
+
+                async def watch_disconnect() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(watch_disconnect)
+                try:
+                    await self._stream(scope, send)
+                except Exception as exc:  # re-raised as is below, not as an ExceptionGroup
+                    error = exc
+                tg.cancel_scope.cancel()
         finally:
             self._fh.close()
+        if error is not None:
+            raise error
+
+    async def _stream(self, scope: Scope, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        if scope.get("method") == "HEAD" or self._length == 0:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        fh = self._fh
+        fh.seek(self._start)
+        remaining = self._length
+        while remaining > 0:
+            chunk = fh.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                raise OSError("blob shorter than its recorded size")
+            remaining -= len(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+            # A send to a gone client may return without suspending: yield so that the
+            # disconnect watcher can run and cancel the rest.
+            await anyio.lowlevel.checkpoint()
 
 
 def _number(text: str) -> int | None:

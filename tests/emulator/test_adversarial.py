@@ -310,3 +310,62 @@ async def test_repeated_oauth_parameter_is_invalid_request(app: Any) -> None:
             headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
         )
         assert r.status_code == 200, r.text
+
+
+# -- downloads: a client that goes away stops the server reading the file ---------------
+
+
+def test_download_stops_reading_when_the_client_disconnects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+    import threading
+    from typing import BinaryIO
+
+    from intralinks_async.testing import _download, serve_in_thread
+
+    size = 64 * 1024 * 1024
+    handles: list[BinaryIO] = []
+    read = [0]
+
+    class Counting:
+        def __init__(self, fh: BinaryIO) -> None:
+            self._fh = fh
+
+        def read(self, n: int) -> bytes:
+            data = self._fh.read(n)
+            read[0] += len(data)
+            return data
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._fh, name)
+
+    def counting_open(path: Any, mode: str) -> Any:
+        fh: Any = open(path, mode)  # noqa: SIM115
+        handles.append(fh)
+        return Counting(fh)
+
+    monkeypatch.setattr(_download, "open", counting_open, raising=False)
+    application = create_app()
+    emu = _emu(application)
+    ws = emu.seed_workspaces(1)[0]
+    folder = emu.seed_folder(ws, "F")
+    doc = emu.seed_document(ws, folder, "big.bin", b"\0" * size)
+    token = emu.oauth.token(CREDS)["access_token"]
+    try:
+        with serve_in_thread(application) as url:
+            port = int(url.rsplit(":", 1)[1])
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(
+                    f"GET /workspaces/{ws}/documents/{doc}/download HTTP/1.1\r\nHost: e\r\n"
+                    f"Authorization: Bearer {token}\r\n\r\n".encode()
+                )
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+            for _ in range(1000):  # until the server closed the file (bounded)
+                if handles and handles[0].closed:
+                    break
+                threading.Event().wait(0.01)
+        assert handles and handles[0].closed
+        assert read[0] < size, "the whole document was read for a client that had left"
+    finally:
+        emu.close()
