@@ -275,3 +275,16 @@ async def test_upload_to_a_peer_that_stops_reading_hits_the_write_timeout(
                 await c.request(
                     "POST", "/sink", operation="up", content=body() if streamed else payload
                 )
+
+
+async def test_pool_timeout_is_an_api_timeout_error() -> None:
+    with stalling_server() as url:
+        timeout = httpx.Timeout(5, connect=0.1, pool=0.1)
+        client = IntralinksClient(
+            url, access_token="t", max_connections=1, timeout=timeout, max_retries=1
+        )
+        client._sleep = SleepRecorder()
+        async with client, client.stream("GET", "/stall", operation="hold"):
+            with anyio.fail_after(10), pytest.raises(APITimeoutError) as info:
+                await client.request("GET", "/ok", operation="waiting")
+    assert info.value.attempts == 2  # never sent, so retried even though it timed out
