@@ -38,6 +38,9 @@ class FolderIndex:
         self.workspace_id = workspace_id
         self.by_key: dict[tuple[str | None, str], str] = {}
         self.folders: list[Any] = []
+        self._refreshes_started = 0
+        self._refresh_completed = 0  # number of the last refresh that succeeded
+        self._refresh_lock = anyio.Lock()
 
     async def refresh(self) -> None:
         """(Re)load every folder of the workspace."""
@@ -50,6 +53,21 @@ class FolderIndex:
                 continue
             by_key.setdefault((opt_str(folder.parent_id), name), fid)
         self.by_key = by_key
+
+    async def _refresh_since(self, seen: int) -> None:
+        """Make sure a listing that *started* after ``seen`` refreshes has completed.
+
+        Creates whose answers were lost together share one listing of the workspace
+        (the next one to start after their failure; an earlier one might predate the
+        folder), instead of one full listing each.
+        """
+        async with self._refresh_lock:
+            if self._refresh_completed > seen:
+                return
+            self._refreshes_started += 1
+            number = self._refreshes_started
+            await self.refresh()
+            self._refresh_completed = number
 
     def require(self, argument: str, folder_id: str) -> None:
         """Raise ValueError naming ``argument`` unless ``folder_id`` is a known folder."""
@@ -74,7 +92,7 @@ class FolderIndex:
             except Exception as exc:
                 if not is_retryable(exc) or attempt >= 6:
                     raise
-                await self.refresh()
+                await self._refresh_since(self._refreshes_started)
                 existing = self.by_key.get((parent_id, name))
                 if existing is not None:
                     return existing, False

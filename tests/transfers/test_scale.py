@@ -10,7 +10,7 @@ import pytest
 
 from intralinks_async.transfers import _remote_index, walk
 
-from .conftest import connect, new_workspace, remote_documents, served
+from .conftest import connect, new_workspace, remote_documents, remote_folders, served
 
 # The package re-exports the function upload_tree under the module's name.
 upload_tree_mod = importlib.import_module("intralinks_async.transfers.upload_tree")
@@ -68,3 +68,26 @@ async def test_remote_document_cache_is_bounded(
             again = await client.transfers.upload_tree(src, ws, concurrency=2)
             assert again.ok and again.skipped == 80
     assert 0 < peak <= upload_tree_mod.cached_folder_limit(2) < 40
+
+
+async def test_lost_folder_creates_share_listings_and_never_duplicate(tmp_path: Path) -> None:
+    src = tmp_path / "room"
+    for d in range(24):
+        (src / f"d{d:02}").mkdir(parents=True)
+        (src / f"d{d:02}" / "f.txt").write_bytes(b"%d" % d)
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            emu = app.state.emulator
+            parent = emu.seed_folder(ws, "target")
+            # Each create is processed, then its answer is lost: the folder may exist.
+            emu.inject_fault("drop", 24, operation="createFolder")
+            report = await client.transfers.upload_tree(
+                src, ws, parent_folder_id=parent, concurrency=8
+            )
+            assert report.ok, report.failures
+            assert report.succeeded == 24
+            names = [(f.get("parentId"), f["name"]) for f in remote_folders(app, ws)]
+            assert len(names) == len(set(names)) == 25
+            # One workspace listing per wave of failures, not one per failure.
+            assert emu.requests["listFolders"] <= 1 + 18
