@@ -141,7 +141,12 @@ class Transfers:
         checked for the document (name, size, SHA-1) before anything is sent again, so
         the document is never stored twice; a one-shot async iterator that would need
         re-sending raises :class:`SourceNotReplayableError`. ``name`` defaults to the
-        file's name.
+        file's name. (After a lost answer, a document of the same name, size and SHA-1
+        that was already in the folder is indistinguishable from the one just sent:
+        it may be returned instead of storing the content again.) A local file that
+        changes while being sent raises :class:`SourceChangedError` and is not stored;
+        a document the server stored with another size or hash is deleted and
+        :class:`IntegrityError` raised.
         """
         tracker = ProgressTracker(progress, items_total=1)
         label = name or (Path(source).name if isinstance(source, str | os.PathLike) else "upload")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from intralinks_async.testing import create_app, serve_in_thread
+from intralinks_async.transfers import _retrying
 
 from .conftest import connect, new_workspace
 
@@ -26,8 +27,9 @@ def _recording(app: Any, seen: set[str]) -> Any:
 
 
 async def test_failed_transfers_leak_no_secret(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(_retrying, "_MAX_SLEEP", 0.001)  # the transfers' own backoff
     caplog.set_level(logging.DEBUG)
     src = tmp_path / "room"
     src.mkdir()
