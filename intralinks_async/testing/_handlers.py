@@ -141,8 +141,7 @@ async def upload_document(emu: Emulator, request: Request, principal: str) -> Re
         name = parsed.fields.get("name")
         if name is None:
             name = parsed.filename or "document"
-        if not name.strip():
-            raise bad_request("INVALID_FIELD", "document name must not be blank", "provide a name")
+        v.check_name(name)
         meta = room.add_document(
             ws,
             folder_id=folder_id,
@@ -169,8 +168,6 @@ async def update_document(emu: Emulator, request: Request, principal: str) -> Re
     ws = emu.room.workspace(_ws_id(request))
     doc = emu.room.document(ws, request.path_params["documentId"])
     body = await v.json_body(request, v.DOCUMENT_FIELDS)
-    if "name" in body and not body["name"].strip():
-        raise bad_request("INVALID_FIELD", "field 'name' must not be empty", "provide a name")
     emu.room.update_document(ws, doc, body)
     return JSONResponse(doc.meta)
 

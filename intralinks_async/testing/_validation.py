@@ -29,6 +29,9 @@ PERMISSION_FIELDS: Mapping[str, type] = {"groupId": str, "folderId": str, "permi
 SPLASH_FIELDS: Mapping[str, type] = {"hasAcceptButton": bool, "splashText": str, "hasImage": bool}
 
 MAX_BODY_BYTES = 1024 * 1024
+# The spec states no limit; without one a stored name could outgrow what an HTTP client
+# accepts in the download's Content-Disposition header. 255 is the common file-name limit.
+MAX_NAME_CHARS = 255
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INTEGER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only; int64-sized at most
@@ -81,14 +84,26 @@ def parse_body(raw: bytes, fields: Mapping[str, type], required: Iterable[str] =
             raise bad_request(
                 "INVALID_FIELD", f"field '{key}' must be a {kind.__name__}", f"fix '{key}'"
             )
-        if key == "name" and isinstance(value, str) and not value.strip():
-            raise bad_request("INVALID_FIELD", "field 'name' must not be blank", "provide a name")
+        if key == "name" and isinstance(value, str):
+            check_name(value)
         out[key] = value
     for key in required:
         value = out.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             raise bad_request("MISSING_FIELD", f"field '{key}' is required", f"provide '{key}'")
     return out
+
+
+def check_name(value: str) -> None:
+    """400 unless ``value`` is a non-blank name of at most :data:`MAX_NAME_CHARS` characters."""
+    if not value.strip():
+        raise bad_request("INVALID_FIELD", "field 'name' must not be blank", "provide a name")
+    if len(value) > MAX_NAME_CHARS:
+        raise bad_request(
+            "INVALID_FIELD",
+            f"field 'name' is longer than {MAX_NAME_CHARS} characters",
+            f"use at most {MAX_NAME_CHARS} characters",
+        )
 
 
 def check_enum(body: JSON, key: str, allowed: Iterable[str]) -> None:

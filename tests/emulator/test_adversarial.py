@@ -369,3 +369,48 @@ def test_download_stops_reading_when_the_client_disconnects(
         assert read[0] < size, "the whole document was read for a client that had left"
     finally:
         emu.close()
+
+
+# -- names: bounded, so every stored document can be downloaded again --------------------
+
+
+async def test_overlong_names_refused_and_longest_allowed_name_downloads(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    emu = _emu(app)
+    ws = emu.seed_workspaces(1)[0]
+    folder = emu.seed_folder(ws, "F")
+    group = (await http.post(f"/workspaces/{ws}/groups", json={"name": "G"})).json()["id"]
+    doc = emu.seed_document(ws, folder, "d.txt", b"d")
+    too_long = "文" * 256
+    for method, path in (
+        ("POST", "/workspaces"),
+        ("PUT", f"/workspaces/{ws}"),
+        ("POST", f"/workspaces/{ws}/folders"),
+        ("PUT", f"/workspaces/{ws}/folders/{folder}"),
+        ("POST", f"/workspaces/{ws}/groups"),
+        ("PUT", f"/workspaces/{ws}/groups/{group}"),
+        ("PUT", f"/workspaces/{ws}/documents/{doc}"),
+    ):
+        r = await http.request(method, path, json={"name": too_long})
+        assert r.status_code == 400, (method, path, r.status_code)
+        assert r.json()["ErrorCode"] == "INVALID_FIELD"
+    for fields, filename in (({"name": too_long}, "a.txt"), ({}, too_long)):
+        r = await http.post(
+            f"/workspaces/{ws}/documents",
+            files={"file": (filename, b"x")},
+            data={"folderId": folder, **fields},
+        )
+        assert r.status_code == 400, r.text
+    assert len(emu.room.workspaces[ws].documents) == 1
+    assert not list(emu.store.tmp_dir.iterdir()) and len(list(emu.store.blob_dir.iterdir())) == 1
+    longest = "文" * 251 + ".pdf"
+    r = await http.post(
+        f"/workspaces/{ws}/documents",
+        files={"file": ("a.pdf", b"x")},
+        data={"folderId": folder, "name": longest},
+    )
+    assert r.status_code == 201 and r.json()["name"] == longest
+    download = await http.get(f"/workspaces/{ws}/documents/{r.json()['id']}/download")
+    assert download.status_code == 200
+    assert len(download.headers["content-disposition"]) < 8 * 1024
