@@ -20,7 +20,7 @@ Rows (calls/s, median of the rounds; ratio = median over rounds of row / baselin
                                   nested model per call): the "before" in the same run
   encode_path_param               one safe ASCII id (per call)
 
-Usage: ``python bench/codegen_hotpath.py [--rounds 7] [--calls 20000]``.
+Usage: ``python bench/codegen_hotpath.py [--rounds 15] [--calls 5000]`` (calls per row per round).
 """
 
 from __future__ import annotations
@@ -305,6 +305,17 @@ async def run(rounds: int, calls: int) -> dict[str, list[float]]:
     return results
 
 
+PAIRS = [
+    ("resource .get()", "previous generated code .get()"),
+    ("Workspace.from_dict", "previous from_dict (replica)"),
+    ("encode_path_param", "previous encode_path_param"),
+]
+
+
+def _median_ratio(rows: list[float], base: list[float]) -> float:
+    return statistics.median(row / b for row, b in zip(rows, base, strict=True))
+
+
 def report(results: dict[str, list[float]]) -> None:
     base = results[BASELINE]
     print(
@@ -314,15 +325,18 @@ def report(results: dict[str, list[float]]) -> None:
     print(f"{'row':<32}{'calls/s':>12}{'ratio':>9}{'us/call':>10}")
     print("-" * 63)
     for name, rates in results.items():
-        ratio = statistics.median(rate / b for rate, b in zip(rates, base, strict=True))
         median = statistics.median(rates)
+        ratio = _median_ratio(rates, base)
         print(f"{name:<32}{median:>12,.0f}{ratio:>8.2f}x{1e6 / median:>10.2f}")
+    print("\nnow vs the previous generated code (median over rounds of now / previous):")
+    for now, previous in PAIRS:
+        print(f"  {now:<30}{_median_ratio(results[now], results[previous]):>6.2f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--calls", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=5000)
     args = parser.parse_args()
     report(asyncio.run(run(args.rounds, args.calls)))
 
