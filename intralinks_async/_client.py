@@ -35,7 +35,7 @@ import anyio
 import httpx
 
 from intralinks_async._generated.api import Resources
-from intralinks_async._logging import logger, redact_headers, redact_text, redact_url
+from intralinks_async._logging import SecretStr, logger, redact_headers, redact_text, redact_url
 from intralinks_async._retry import RetryPolicy
 from intralinks_async._transport import AiohttpTransport, default_transport
 from intralinks_async.auth import (
@@ -109,6 +109,16 @@ def _chain_leaks(exc: BaseException) -> bool:
             None if current.__suppress_context__ else current.__context__
         )
     return False
+
+
+def _drop_frames(exc: BaseException) -> None:
+    """Detach the tracebacks of ``exc`` and everything it was raised from."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
 
 
 class _IterableStream(httpx.AsyncByteStream):
@@ -659,16 +669,17 @@ class IntralinksClient(Resources):
         debug = logger.isEnabledFor(_DEBUG)
         while True:
             attempts += 1
-            token: str | None = None
+            # Wrapped: frame locals show up in error reports (Sentry, rich, pytest -l).
+            token: SecretStr | None = None
             if oauth is not None:
-                token = oauth.fresh_token() or await oauth.get_token()
+                token = SecretStr(oauth.fresh_token() or await oauth.get_token())
             request = self._build_request(
                 method,
                 path,
                 params,
                 body,
                 headers,
-                None if token is None else "Bearer " + token,
+                None if token is None else "Bearer " + token.get_secret_value(),
             )
             if debug:
                 self._log_request(request, operation, attempts)
@@ -718,6 +729,10 @@ class IntralinksClient(Resources):
                 error = self._connection_error(exc, request, operation, attempts)
                 if _chain_leaks(exc):
                     raise error from None  # the cause's own text would expose a secret
+                # Keep the cause's type and message, not its frames: transport frames hold
+                # request bodies and headers (token forms, bearer tokens) in their locals,
+                # which error reporters print.
+                _drop_frames(exc)
                 raise error from exc
 
             status = response.status_code

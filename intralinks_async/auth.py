@@ -486,12 +486,14 @@ class OAuth2Auth(httpx.Auth):
             return token.access_token
         return await self._refresh(stale=token, force=False)
 
-    async def on_unauthorized(self, used: str) -> str | None:
+    async def on_unauthorized(self, used: str | SecretStr) -> str | None:
         """The server rejected ``used``: return a different token to replay with, or None."""
         if self.grant == _STATIC:
             return None
         current = self._token
-        if current is not None and not hmac.compare_digest(current.access_token, used):
+        if current is not None and not hmac.compare_digest(
+            current.access_token, used if isinstance(used, str) else used.get_secret_value()
+        ):
             return current.access_token  # someone refreshed meanwhile
         if not self.can_refresh:
             return None
@@ -587,10 +589,7 @@ class OAuth2Auth(httpx.Auth):
 
     def _grant_form(self, current: TokenSet | None) -> dict[str, str]:
         assert self.client_id is not None and self._client_secret is not None
-        form = {
-            "client_id": self.client_id,
-            "client_secret": self._client_secret.get_secret_value(),
-        }
+        form = _Form(client_id=self.client_id, client_secret=self._client_secret.get_secret_value())
         refresh = current.refresh_token if current is not None else None
         if refresh is None and self._initial_refresh is not None:
             refresh = self._initial_refresh.get_secret_value()
@@ -599,6 +598,7 @@ class OAuth2Auth(httpx.Auth):
         elif refresh:
             form["grant_type"] = _REFRESH_TOKEN
             form["refresh_token"] = refresh
+            del refresh  # frame locals show up in error reports
         elif self.grant == _AUTHORIZATION_CODE:
             raise IntralinksError(
                 "no access token yet: complete the authorization-code flow first "
@@ -665,12 +665,12 @@ class OAuth2Auth(httpx.Auth):
         ):
             raise IntralinksError("OAuth state mismatch: the authorization response is not ours")
         assert self.client_id is not None and self._client_secret is not None
-        form = {
-            "grant_type": _AUTHORIZATION_CODE,
-            "client_id": self.client_id,
-            "client_secret": self._client_secret.get_secret_value(),
-            "code": code,
-        }
+        form = _Form(
+            grant_type=_AUTHORIZATION_CODE,
+            client_id=self.client_id,
+            client_secret=self._client_secret.get_secret_value(),
+            code=code,
+        )
         if self.redirect_uri:
             form["redirect_uri"] = self.redirect_uri
         async with self._get_lock(), self.store.lock():
@@ -687,8 +687,7 @@ class OAuth2Auth(httpx.Auth):
         token = self._token
         if token is None or self._sender is None or self.grant == _STATIC:
             return
-        value = token.refresh_token or token.access_token
-        form = {"token": value}
+        form = _Form(token=token.refresh_token or token.access_token)
         if self.client_id and self._client_secret:
             form["client_id"] = self.client_id
             form["client_secret"] = self._client_secret.get_secret_value()
@@ -744,6 +743,16 @@ def _token_error(response: httpx.Response) -> APIStatusError:
 
 
 _FORM_SECRET_KEYS = ("client_secret", "refresh_token", "code", "token", "code_verifier")
+
+
+class _Form(dict[str, str]):
+    """A token-endpoint form whose ``repr`` masks secrets (error reporters print locals)."""
+
+    def __repr__(self) -> str:
+        shown = {k: "**********" if k in _FORM_SECRET_KEYS else v for k, v in self.items()}
+        return f"{shown!r}"
+
+    __str__ = __repr__
 
 
 def _form_secrets(form: dict[str, str]) -> list[str]:

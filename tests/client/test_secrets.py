@@ -130,3 +130,70 @@ async def test_token_error_echoing_the_secret_value_is_scrubbed(httpx_mock) -> N
     err = info.value
     for text in (str(err), repr(err), str(err.body), str(err.hint), str(err.errors)):
         assert SECRET not in text and refresh not in text
+
+
+async def test_tracebacks_with_locals_carry_no_secret(httpx_mock) -> None:
+    """Error reporters (Sentry, rich's show_locals, pytest -l) print frame locals."""
+    import traceback
+
+    import httpx
+
+    from intralinks_async import IntralinksClient
+    from intralinks_async.errors import APIConnectionError
+
+    api = "https://api.intralinks.com/v2"
+    access = "Access-Token-Value-LLL"
+    httpx_mock.add_response(
+        url=f"{api}/oauth/token", method="POST", json={"access_token": access, "expires_in": 60}
+    )
+    httpx_mock.add_exception(httpx.ReadError("reset"), url=f"{api}/x")
+    httpx_mock.add_response(url=f"{api}/oauth/token", method="POST", status_code=401, json={})
+    async with IntralinksClient(
+        client_id="cid", client_secret=SECRET, max_retries=0, transport=httpx.AsyncHTTPTransport()
+    ) as client:
+        with pytest.raises(APIConnectionError) as conn:
+            await client.request("GET", "/x", operation="x")
+    async with IntralinksClient(
+        client_id="cid", client_secret=SECRET, max_retries=0, transport=httpx.AsyncHTTPTransport()
+    ) as refused:
+        with pytest.raises(AuthenticationError) as auth:
+            await refused.request("GET", "/x", operation="x")
+    for err in (conn.value, auth.value):
+        assert err.__traceback__ is not None
+        err.with_traceback(err.__traceback__.tb_next)  # drop this test's own frame
+        rendered = "".join(
+            traceback.TracebackException.from_exception(err, capture_locals=True).format()
+        )
+        assert SECRET not in rendered and access not in rendered
+
+
+async def test_transport_error_tracebacks_with_locals_carry_no_secret() -> None:
+    """Third-party frames (aiohttp, httpcore) hold request bodies and headers in locals."""
+    import socket
+    import traceback
+
+    from intralinks_async import IntralinksClient
+    from intralinks_async.errors import APIConnectionError
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: connections refused
+    url = f"http://127.0.0.1:{port}"
+    bearer = "Bearer-Token-Value-MMM"
+    rendered: list[str] = []
+    for options in (
+        {"client_id": "cid", "client_secret": SECRET},  # the token request fails
+        {"access_token": bearer},  # the API call fails
+    ):
+        async with IntralinksClient(url, max_retries=0, **options) as client:  # type: ignore[arg-type]
+            with pytest.raises(APIConnectionError) as info:
+                await client.request("GET", "/x", operation="x")
+        err = info.value
+        assert err.__traceback__ is not None
+        err.with_traceback(err.__traceback__.tb_next)  # drop this test's own frame
+        text = "".join(
+            traceback.TracebackException.from_exception(err, capture_locals=True).format()
+        )
+        assert "ConnectError" in text  # the cause is still named
+        rendered.append(text)
+    assert SECRET not in rendered[0] and bearer not in rendered[1]
