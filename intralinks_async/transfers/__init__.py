@@ -6,12 +6,13 @@ Reached as ``client.transfers`` (a :class:`Transfers` bound to an ``IntralinksCl
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from intralinks_async._generated.types import Unset
 from intralinks_async.transfers._api import RemoteAPI, opt_str
-from intralinks_async.transfers._checks import positive_int
+from intralinks_async.transfers._checks import positive_int, require_id
 from intralinks_async.transfers.download import (
     DEFAULT_CHUNK_SIZE,
     DownloadResult,
@@ -72,8 +73,8 @@ class Transfers:
 
     async def download_file(
         self,
-        workspace_id: str,
-        document_id: str,
+        workspace_id: str | Unset,
+        document_id: str | Unset,
         dest: str | os.PathLike[str],
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -90,6 +91,8 @@ class Transfers:
         Raises :class:`DocumentChangedError` if the document changes meanwhile and
         :class:`IntegrityError` on a size or hash mismatch (no file is left either way).
         """
+        workspace_id = require_id("workspace_id", workspace_id)
+        document_id = require_id("document_id", document_id)
         positive_int("chunk_size", chunk_size)
         positive_int("concurrency", concurrency)
         target = Path(dest)
@@ -116,17 +119,23 @@ class Transfers:
         item.finish()
         return result
 
-    def iter_document_bytes(self, workspace_id: str, document_id: str) -> AsyncIterator[bytes]:
+    def iter_document_bytes(
+        self, workspace_id: str | Unset, document_id: str | Unset
+    ) -> AsyncGenerator[bytes, None]:
         """Stream a document's bytes in order (resumes after a dropped connection).
 
         Use with ``contextlib.aclosing`` when you may stop early.
         """
-        return iter_document_bytes(self._api(), workspace_id, document_id)
+        return iter_document_bytes(
+            self._api(),
+            require_id("workspace_id", workspace_id),
+            require_id("document_id", document_id),
+        )
 
     async def upload_file(
         self,
-        workspace_id: str,
-        folder_id: str,
+        workspace_id: str | Unset,
+        folder_id: str | Unset,
         source: str | os.PathLike[str] | bytes | Any | AsyncIterable[bytes],
         *,
         name: str | None = None,
@@ -148,6 +157,8 @@ class Transfers:
         a document the server stored with another size or hash is deleted and
         :class:`IntegrityError` raised.
         """
+        workspace_id = require_id("workspace_id", workspace_id)
+        folder_id = require_id("folder_id", folder_id)
         tracker = ProgressTracker(progress, items_total=1)
         label = name or (Path(source).name if isinstance(source, str | os.PathLike) else "upload")
         item = tracker.item(label, size)
@@ -161,7 +172,7 @@ class Transfers:
     async def upload_tree(
         self,
         local_dir: str | os.PathLike[str],
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         parent_folder_id: str | None = None,
         concurrency: int = 8,
@@ -199,7 +210,7 @@ class Transfers:
         return await upload_tree(
             self._api(),
             local_dir,
-            workspace_id,
+            require_id("workspace_id", workspace_id),
             parent_folder_id=parent_folder_id,
             concurrency=concurrency,
             journal=journal,
@@ -209,7 +220,7 @@ class Transfers:
 
     async def download_tree(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         dest_dir: str | os.PathLike[str],
         *,
         folder_id: str | None = None,
@@ -233,7 +244,7 @@ class Transfers:
         """
         return await download_tree(
             self._api(),
-            workspace_id,
+            require_id("workspace_id", workspace_id),
             dest_dir,
             folder_id=folder_id,
             concurrency=concurrency,

@@ -48,3 +48,10 @@ def thread_checkpoint() -> None:
         anyio.from_thread.check_cancelled()
     except RuntimeError:  # not running in an anyio worker thread
         return
+
+
+def require_id(name: str, value: object) -> str:
+    """``value`` if it is a non-empty string id (model ids may be ``UNSET``); else ValueError."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty id string, got {value!r}")
+    return value

@@ -25,7 +25,7 @@ import hashlib
 import math
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -430,7 +430,7 @@ class FileDownload:
 
 async def iter_document_bytes(
     api: RemoteAPI, workspace_id: str, document_id: str, *, max_attempts: int = 6
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Yield a document's bytes in order, resuming after a dropped connection.
 
     After a drop the rest is requested with ``Range: bytes=<n>-`` and ``If-Range``; a

@@ -125,3 +125,17 @@ async def test_unknown_folder_ids_are_refused_up_front(tmp_path: Path) -> None:
             with pytest.raises(ValueError, match="folder_id 'nope'"):
                 await client.transfers.download_tree(ws, tmp_path / "m", folder_id="nope")
             assert not (tmp_path / "m").exists()
+
+
+async def test_unset_or_empty_ids_are_named(tmp_path: Path) -> None:
+    from intralinks_async._generated.types import UNSET
+
+    async with _offline() as client:
+        with pytest.raises(ValueError, match="document_id"):
+            await client.transfers.download_file("W1", UNSET, tmp_path / "x")
+        with pytest.raises(ValueError, match="folder_id"):
+            await client.transfers.upload_file("W1", "", b"x", name="x")
+        with pytest.raises(ValueError, match="workspace_id"):
+            await client.transfers.download_tree(UNSET, tmp_path / "m")
+        with pytest.raises(ValueError, match="workspace_id"):
+            client.transfers.iter_document_bytes(UNSET, "D1")
