@@ -414,3 +414,93 @@ async def test_overlong_names_refused_and_longest_allowed_name_downloads(
     download = await http.get(f"/workspaces/{ws}/documents/{r.json()['id']}/download")
     assert download.status_code == 200
     assert len(download.headers["content-disposition"]) < 8 * 1024
+
+
+# -- regressions for semantics the review checked (they held) ----------------------------
+
+
+async def test_ids_of_another_workspace_are_refused(app: Any, http: httpx.AsyncClient) -> None:
+    emu = _emu(app)
+    ws_a, ws_b = emu.seed_workspaces(2)
+    folder_a, folder_b = emu.seed_folder(ws_a, "A"), emu.seed_folder(ws_b, "B")
+    doc_a = emu.seed_document(ws_a, folder_a, "a.txt", b"a")
+    group_a = (await http.post(f"/workspaces/{ws_a}/groups", json={"name": "G"})).json()["id"]
+    r = await http.post(
+        f"/workspaces/{ws_a}/documents", files={"file": ("x", b"x")}, data={"folderId": folder_b}
+    )
+    assert r.status_code == 404
+    r = await http.put(f"/workspaces/{ws_a}/documents/{doc_a}", json={"folderId": folder_b})
+    assert r.status_code == 404
+    r = await http.put(f"/workspaces/{ws_a}/folders/{folder_a}", json={"parentId": folder_b})
+    assert r.status_code == 404
+    r = await http.post(f"/workspaces/{ws_a}/folders", json={"name": "x", "parentId": folder_b})
+    assert r.status_code == 404
+    r = await http.post(
+        f"/workspaces/{ws_a}/permissions",
+        json={"groupId": group_a, "folderId": folder_b, "permission": "SEE"},
+    )
+    assert r.status_code == 404
+    assert (await http.get(f"/workspaces/{ws_b}/documents/{doc_a}")).status_code == 404
+    assert emu.room.workspaces[ws_a].documents[doc_a].meta["folderId"] == folder_a
+    assert len(emu.room.workspaces[ws_a].documents) == 1
+    assert list(emu.store.tmp_dir.iterdir()) == []
+
+
+async def test_access_token_expires_exactly_at_its_ttl(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = _emu(app)
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(emu.clock, "now", lambda: now[0])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
+        tok = (await c.post("/oauth/token", data=CREDS)).json()
+        assert tok["expires_in"] == 3600
+        c.headers["Authorization"] = f"Bearer {tok['access_token']}"
+        now[0] += 3599.999
+        assert (await c.get("/workspaces")).status_code == 200
+        now[0] += 0.001
+        r = await c.get("/workspaces")
+        assert r.status_code == 401 and r.json()["error"]["subcode"] == "expired_token"
+
+
+async def test_folder_delete_racing_uploads_leaves_no_orphans(
+    app: Any, http: httpx.AsyncClient
+) -> None:
+    import anyio
+
+    emu = _emu(app)
+    ws = emu.seed_workspaces(1)[0]
+    top = emu.seed_folder(ws, "Top")
+    sub = emu.seed_folder(ws, "Sub", top)
+    statuses: list[int] = []
+
+    async def upload(i: int) -> None:
+        async def body() -> AsyncIterator[bytes]:
+            yield (
+                f'--b\r\nContent-Disposition: form-data; name="folderId"\r\n\r\n{sub}\r\n'
+                f'--b\r\nContent-Disposition: form-data; name="file"; filename="{i}.bin"\r\n\r\n'
+            ).encode()
+            await anyio.sleep(0)
+            yield b"y" * 1000 + b"\r\n--b--\r\n"
+
+        r = await http.post(
+            f"/workspaces/{ws}/documents",
+            content=body(),
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        )
+        statuses.append(r.status_code)
+
+    async def delete() -> None:
+        await anyio.sleep(0)
+        r = await http.delete(f"/workspaces/{ws}/folders/{top}")
+        statuses.append(r.status_code)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(20):
+            tg.start_soon(upload, i)
+        tg.start_soon(delete)
+    assert set(statuses) <= {201, 204, 404} and 204 in statuses
+    room = emu.room.workspaces[ws]
+    assert room.folders == {} and room.documents == {}
+    assert list(emu.store.tmp_dir.iterdir()) == [] and list(emu.store.blob_dir.iterdir()) == []
