@@ -80,16 +80,20 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.fault_rate <= 1.0:
         print("--fault-rate must be between 0 and 1", file=sys.stderr)
         return 2
-    app = create_app(
-        clients=clients,
-        token_ttl=args.token_ttl,
-        ranges=not args.no_ranges,
-        fault_rate=args.fault_rate,
-        fault_seed=args.fault_seed,
-        latency=args.latency,
-        data_dir=args.data_dir,
-        retry_after=args.retry_after,
-    )
+    try:
+        app = create_app(
+            clients=clients,
+            token_ttl=args.token_ttl,
+            ranges=not args.no_ranges,
+            fault_rate=args.fault_rate,
+            fault_seed=args.fault_seed,
+            latency=args.latency,
+            data_dir=args.data_dir,
+            retry_after=args.retry_after,
+        )
+    except ValueError as exc:
+        print(f"invalid option: {exc}", file=sys.stderr)
+        return 2
     print(
         f"Intralinks emulator on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr
     )

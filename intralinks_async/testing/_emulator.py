@@ -38,6 +38,10 @@ class Emulator:
         data_dir: str | os.PathLike[str] | None = None,
         retry_after: int = 1,
     ) -> None:
+        if not latency >= 0:  # also refuses NaN
+            raise ValueError("latency must be a number of seconds >= 0")
+        if not token_ttl > 0:
+            raise ValueError("token_ttl must be a number of seconds > 0")
         self.clock = Clock()
         self.oauth = OAuthState(
             DEFAULT_CLIENTS if clients is None else clients, token_ttl, self.clock

@@ -504,3 +504,31 @@ async def test_folder_delete_racing_uploads_leaves_no_orphans(
     room = emu.room.workspaces[ws]
     assert room.folders == {} and room.documents == {}
     assert list(emu.store.tmp_dir.iterdir()) == [] and list(emu.store.blob_dir.iterdir()) == []
+
+
+# -- latency: validated, applied to API requests only ------------------------------------
+
+
+async def test_latency_is_applied_per_api_request_and_validated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from intralinks_async.testing import _app
+
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(_app.anyio, "sleep", fake_sleep)
+    application = create_app(latency=0.25)
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
+        tok = (await c.post("/oauth/token", data=CREDS)).json()["access_token"]
+        assert slept == []  # token calls are not delayed
+        c.headers["Authorization"] = f"Bearer {tok}"
+        await c.get("/workspaces")
+        await c.post("/workspaces", json={"name": "x"})
+    assert slept == [0.25, 0.25]
+    _emu(application).close()
+    with pytest.raises(ValueError, match="latency"):
+        create_app(latency=-1)
