@@ -512,14 +512,14 @@ async def test_folder_delete_racing_uploads_leaves_no_orphans(
 async def test_latency_is_applied_per_api_request_and_validated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from intralinks_async.testing import _app
+    import anyio
 
     slept: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr(_app.anyio, "sleep", fake_sleep)
+    monkeypatch.setattr(anyio, "sleep", fake_sleep)
     application = create_app(latency=0.25)
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
