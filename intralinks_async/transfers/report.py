@@ -8,12 +8,34 @@ from typing import Any
 __all__ = ["TransferFailure", "TransferReport"]
 
 
+def _drop_frames(error: BaseException) -> None:
+    """Clear the tracebacks of ``error`` and of the exceptions chained to it.
+
+    A traceback keeps every frame of the failed transfer alive, buffers included; a
+    mass failure (server down for a million files) must not hold them all.
+    """
+    stack = [error]
+    seen: set[int] = set()
+    while stack:
+        exc = stack.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        stack.extend(e for e in (exc.__cause__, exc.__context__) if e is not None)
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(exc.exceptions)
+
+
 @dataclass(frozen=True, slots=True)
 class TransferFailure:
-    """One item that failed, with the error that ended it."""
+    """One item that failed, with the error that ended it (its traceback is dropped)."""
 
     path: str
     error: BaseException
+
+    def __post_init__(self) -> None:
+        _drop_frames(self.error)
 
     @property
     def message(self) -> str:

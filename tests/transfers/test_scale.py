@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,37 @@ async def test_lost_folder_creates_share_listings_and_never_duplicate(tmp_path: 
             assert len(names) == len(set(names)) == 25
             # One workspace listing per wave of failures, not one per failure.
             assert emu.requests["listFolders"] <= 1 + 18
+
+
+async def test_failures_do_not_keep_file_contents_alive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import types
+
+    from intralinks_async import IntralinksClient, RetryPolicy
+    from intralinks_async.transfers import _retrying
+
+    monkeypatch.setattr(_retrying, "_MAX_SLEEP", 0.001)
+    src = tmp_path / "room"
+    src.mkdir()
+    for i in range(8):
+        (src / f"f{i:02}.bin").write_bytes(os.urandom(256 * 1024))
+    with served() as (app, url):
+        async with IntralinksClient(
+            url, client_id="demo", client_secret="demo-secret", retry=RetryPolicy(max_retries=0)
+        ) as client:
+            ws = await new_workspace(client)
+            app.state.emulator.inject_fault("503", 100_000, operation="uploadDocument")
+            report = await client.transfers.upload_tree(src, ws, concurrency=4)
+    assert report.failed == 8
+    assert "503" in report.failures[0].message or "Service" in report.failures[0].message
+    gc.collect()
+    # A failure that kept its traceback would keep the upload's frames, and with them
+    # the file's bytes (each failed file's content, for a mass failure).
+    alive = [
+        o
+        for o in gc.get_objects()
+        if isinstance(o, types.FrameType) and o.f_code.co_name in ("upload", "_upload_one")
+    ]
+    assert alive == []
