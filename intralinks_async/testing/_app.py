@@ -176,6 +176,7 @@ def create_app(
     latency: float = 0.0,
     data_dir: str | os.PathLike[str] | None = None,
     retry_after: int = 1,
+    max_page_size: int | None = None,
 ) -> Starlette:
     """Build an emulator ASGI app; its state is ``app.state.emulator`` (an :class:`Emulator`).
 
@@ -184,7 +185,9 @@ def create_app(
     ``Range``; ``fault_rate`` (0..1) of API requests get 429/503/dropped connection,
     chosen by ``random.Random(fault_seed)``; ``latency`` seconds are added to every API
     request; ``data_dir`` holds document content (a temporary directory by default);
-    ``retry_after`` is the ``Retry-After`` value (seconds) of injected 429s.
+    ``retry_after`` is the ``Retry-After`` value (seconds) of injected 429s;
+    ``max_page_size`` caps ``limit`` silently (and is the default page size), as real
+    APIs do, so that clients relying on "a short page is the last page" are caught.
     """
     emu = Emulator(
         clients=clients,
@@ -195,6 +198,7 @@ def create_app(
         latency=latency,
         data_dir=data_dir,
         retry_after=retry_after,
+        max_page_size=max_page_size,
     )
     by_path: dict[str, dict[str, tuple[str, Handler]]] = {}
     for method, path, operation, handler in ROUTES:

@@ -40,6 +40,12 @@ def add_parser(subparsers: Any) -> None:
         "--latency", type=float, default=0.0, help="seconds added to every API request"
     )
     parser.add_argument(
+        "--max-page-size",
+        type=int,
+        default=None,
+        help="cap listWorkspaces' limit silently, as real APIs do (default: no cap)",
+    )
+    parser.add_argument(
         "--no-ranges", action="store_true", help="ignore Range headers on downloads"
     )
     parser.add_argument(
@@ -90,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             latency=args.latency,
             data_dir=args.data_dir,
             retry_after=args.retry_after,
+            max_page_size=args.max_page_size,
         )
     except ValueError as exc:
         print(f"invalid option: {exc}", file=sys.stderr)

@@ -37,9 +37,12 @@ class Emulator:
         latency: float = 0.0,
         data_dir: str | os.PathLike[str] | None = None,
         retry_after: int = 1,
+        max_page_size: int | None = None,
     ) -> None:
         if not latency >= 0:  # also refuses NaN
             raise ValueError("latency must be a number of seconds >= 0")
+        if max_page_size is not None and max_page_size < 1:
+            raise ValueError("max_page_size must be None or >= 1")
         if not token_ttl > 0:
             raise ValueError("token_ttl must be a number of seconds > 0")
         self.clock = Clock()
@@ -52,6 +55,7 @@ class Emulator:
         self.ranges = ranges
         self.latency = latency
         self.retry_after = retry_after
+        self.max_page_size = max_page_size
         self.requests: Counter[str] = Counter()
 
     # -- OAuth helpers ------------------------------------------------------------------

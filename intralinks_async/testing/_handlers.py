@@ -33,6 +33,9 @@ def _empty(status: int) -> Response:
 async def list_workspaces(emu: Emulator, request: Request, principal: str) -> Response:
     """``GET /workspaces``: stable (creation) order, ``type`` filter, offset/limit."""
     offset, limit = v.paging(request.query_params)
+    cap = emu.max_page_size
+    if cap is not None:
+        limit = cap if limit is None else min(limit, cap)
     room = emu.room
     items = list(room.workspaces.values())
     kind = request.query_params.get("type")

@@ -124,7 +124,7 @@ def serve_in_subprocess(
 
     For benchmarks (the server does not share the caller's GIL). ``options`` are
     :func:`create_app` keyword arguments (``token_ttl``, ``ranges``, ``fault_rate``,
-    ``fault_seed``, ``retry_after``, ``latency``, ``data_dir``, ``clients``). The child's
+    ``fault_seed``, ``retry_after``, ``latency``, ``data_dir``, ``clients``, ``max_page_size``). The child's
     state is not inspectable from the caller.
     """
     import subprocess
@@ -138,7 +138,8 @@ def serve_in_subprocess(
     cmd = [sys.executable, "-m", "intralinks_async.cli", "emulator", "--host", host,
            "--port", str(port), "--log-level", log_level]  # fmt: skip
     flags = {"token_ttl": "--token-ttl", "fault_rate": "--fault-rate", "fault_seed": "--fault-seed",
-             "retry_after": "--retry-after", "latency": "--latency", "data_dir": "--data-dir"}  # fmt: skip
+             "retry_after": "--retry-after", "latency": "--latency", "data_dir": "--data-dir",
+             "max_page_size": "--max-page-size"}  # fmt: skip
     for key, value in options.items():
         if key in flags:
             if value is not None:

@@ -532,3 +532,23 @@ async def test_latency_is_applied_per_api_request_and_validated(
     _emu(application).close()
     with pytest.raises(ValueError, match="latency"):
         create_app(latency=-1)
+
+
+# -- paging: an optional server-side cap on limit, as real APIs have --------------------
+
+
+async def test_max_page_size_caps_limit_silently() -> None:
+    application = create_app(max_page_size=50)
+    emu = _emu(application)
+    emu.seed_workspaces(120)
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
+        c.headers["Authorization"] = f"Bearer {emu.oauth.token(CREDS)['access_token']}"
+        sizes = []
+        for query in ("limit=100", "", "offset=100&limit=100", "limit=7"):
+            r = await c.get("/workspaces?" + query)
+            sizes.append(len(r.json()["workspace"]))
+    assert sizes == [50, 50, 20, 7]
+    emu.close()
+    with pytest.raises(ValueError, match="max_page_size"):
+        create_app(max_page_size=0)
