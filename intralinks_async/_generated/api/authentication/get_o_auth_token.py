@@ -41,14 +41,13 @@ def _request(
     """Validate and encode the arguments; return the (not yet awaited) send."""
     path = _path()
     params = None
-    request_headers = headers
     return client.request(
         METHOD,
         path,
         operation=OPERATION,
         params=params,
         data=body.to_dict(),
-        headers=request_headers,
+        headers=headers,
         authenticated=AUTHENTICATED,
     )
 

@@ -65,13 +65,12 @@ def _request(
     params = _params(
         folder_id=folder_id,
     )
-    request_headers = headers
     return client.request(
         METHOD,
         path,
         operation=OPERATION,
         params=params,
-        headers=request_headers,
+        headers=headers,
         authenticated=AUTHENTICATED,
     )
 

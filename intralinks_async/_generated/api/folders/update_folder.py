@@ -51,7 +51,6 @@ def _request(
         folder_id,
     )
     params = None
-    request_headers = headers
     json_body = body.to_dict()
     return client.request(
         METHOD,
@@ -59,7 +58,7 @@ def _request(
         operation=OPERATION,
         params=params,
         json=json_body,
-        headers=request_headers,
+        headers=headers,
         authenticated=AUTHENTICATED,
     )
 

@@ -47,7 +47,6 @@ def _request(
         workspace_id,
     )
     params = None
-    request_headers = headers
     json_body = body.to_dict()
     return client.request(
         METHOD,
@@ -55,7 +54,7 @@ def _request(
         operation=OPERATION,
         params=params,
         json=json_body,
-        headers=request_headers,
+        headers=headers,
         authenticated=AUTHENTICATED,
     )
 

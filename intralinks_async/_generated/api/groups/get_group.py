@@ -50,13 +50,12 @@ def _request(
         group_id,
     )
     params = None
-    request_headers = headers
     return client.request(
         METHOD,
         path,
         operation=OPERATION,
         params=params,
-        headers=request_headers,
+        headers=headers,
         authenticated=AUTHENTICATED,
     )
 

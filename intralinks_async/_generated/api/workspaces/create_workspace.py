@@ -40,7 +40,6 @@ def _request(
     """Validate and encode the arguments; return the (not yet awaited) send."""
     path = _path()
     params = None
-    request_headers = headers
     json_body = body.to_dict()
     return client.request(
         METHOD,
@@ -48,7 +47,7 @@ def _request(
         operation=OPERATION,
         params=params,
         json=json_body,
-        headers=request_headers,
+        headers=headers,
         authenticated=AUTHENTICATED,
     )
 

@@ -46,13 +46,12 @@ def _request(
         workspace_id,
     )
     params = None
-    request_headers = headers
     return client.request(
         METHOD,
         path,
         operation=OPERATION,
         params=params,
-        headers=request_headers,
+        headers=headers,
         authenticated=AUTHENTICATED,
     )
 

@@ -68,13 +68,12 @@ def _request(
         offset=offset,
         limit=limit,
     )
-    request_headers = headers
     return client.request(
         METHOD,
         path,
         operation=OPERATION,
         params=params,
-        headers=request_headers,
+        headers=headers,
         authenticated=AUTHENTICATED,
     )
 
