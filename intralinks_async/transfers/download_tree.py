@@ -30,6 +30,7 @@ from intralinks_async.transfers._checks import (
 )
 from intralinks_async.transfers._remote_index import FolderIndex, with_retries
 from intralinks_async.transfers.download import DEFAULT_CHUNK_SIZE, FileDownload
+from intralinks_async.transfers.errors import DocumentChangedError, IntegrityError
 from intralinks_async.transfers.journal import Journal
 from intralinks_async.transfers.names import NameAllocator, UnsafePathError, is_temp_name, safe_join
 from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
@@ -244,16 +245,29 @@ async def _download_one(
                 return
         if jrnl is not None:
             jrnl.plan(item.key, size=size)
-        result = await FileDownload(
-            api,
-            workspace_id,
-            doc_id,
-            local,
-            chunk_size=chunk_size,
-            concurrency=chunk_concurrency,
-            verify=verify,
-            progress=prog,
-        ).run(document=item.doc)
+
+        def attempt() -> FileDownload:
+            return FileDownload(
+                api,
+                workspace_id,
+                doc_id,
+                local,
+                chunk_size=chunk_size,
+                concurrency=chunk_concurrency,
+                verify=verify,
+                progress=prog,
+            )
+
+        try:
+            result = await attempt().run(document=item.doc)
+        except (DocumentChangedError, IntegrityError):
+            # The listing may predate a new version: with fresh metadata that differs,
+            # fetch once more (the same failure with fresh metadata is a real one).
+            fresh = await with_retries(api, lambda: api.get_document(workspace_id, doc_id))
+            if (doc_size(fresh), doc_hash(fresh)) == (size, doc_hash(item.doc)):
+                raise
+            prog.rewind()
+            result = await attempt().run(document=fresh)
         if jrnl is not None:
             jrnl.done(item.key, remote_id=doc_id, size=result.size, sha1=result.sha1)
         report.succeeded += 1

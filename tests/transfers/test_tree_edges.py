@@ -147,3 +147,32 @@ async def test_mirror_never_writes_through_symlinks_in_dest(tmp_path: Path) -> N
             with pytest.raises(UnsafePathError, match="symbolic link"):
                 await client.transfers.download_tree(ws, mirror2)
             assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+
+
+async def test_document_updated_between_listing_and_download_is_fetched_fresh(
+    tmp_path: Path,
+) -> None:
+    from intralinks_async.transfers import ProgressEvent
+
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            emu = app.state.emulator
+            folder = emu.seed_folder(ws, "docs")
+            grows = emu.seed_document(ws, folder, "grows.txt", b"v1")
+            same_size = emu.seed_document(ws, folder, "same.txt", b"aaaa")
+            changed = False
+
+            def progress(event: ProgressEvent) -> None:
+                nonlocal changed
+                if event.kind == "totals" and event.items_total and not changed:
+                    changed = True  # after the listing, before any download
+                    emu.replace_document_content(ws, grows, b"version 2, longer")
+                    emu.replace_document_content(ws, same_size, b"bbbb")
+
+            mirror = tmp_path / "m"
+            report = await client.transfers.download_tree(ws, mirror, progress=progress)
+            assert changed
+            assert report.ok, report.failures
+            assert (mirror / "docs" / "grows.txt").read_bytes() == b"version 2, longer"
+            assert (mirror / "docs" / "same.txt").read_bytes() == b"bbbb"
