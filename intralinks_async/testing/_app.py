@@ -7,7 +7,7 @@ import binascii
 import contextlib
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 import anyio
 from starlette.applications import Starlette
@@ -109,7 +109,10 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     client_id, sep, secret = decoded.partition(":")
-    return (client_id, secret) if sep else None
+    if not sep:
+        return None
+    # RFC 6749 2.3.1: both parts are form-urlencoded before being joined and encoded.
+    return unquote_plus(client_id), unquote_plus(secret)
 
 
 def _revoke_endpoint(emu: Emulator) -> Endpoint:

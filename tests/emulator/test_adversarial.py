@@ -552,3 +552,33 @@ async def test_max_page_size_caps_limit_silently() -> None:
     emu.close()
     with pytest.raises(ValueError, match="max_page_size"):
         create_app(max_page_size=0)
+
+
+# -- OAuth: HTTP Basic client credentials are form-urlencoded first (RFC 6749 2.3.1) ----
+
+
+async def test_basic_credentials_are_form_urlencoded() -> None:
+    import base64
+    from urllib.parse import quote_plus
+
+    secret = "p@ss:w+rd/%é"
+    application = create_app(clients={"svc id": secret})
+    transport = httpx.ASGITransport(app=application)
+
+    def basic(client_id: str, client_secret: str) -> dict[str, str]:
+        raw = f"{client_id}:{client_secret}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
+        form = {"grant_type": "client_credentials"}
+        r = await c.post(
+            "/oauth/token", data=form, headers=basic(quote_plus("svc id"), quote_plus(secret))
+        )
+        assert r.status_code == 200, r.text
+        r = await c.post("/oauth/token", data=form, headers=basic("svc id", secret))
+        assert r.status_code == 401  # not encoded: '+' means a space, '%é' is not an escape
+        r = await c.post(
+            "/oauth/token", data={**form, "client_id": "svc id", "client_secret": secret}
+        )
+        assert r.status_code == 200, r.text
+    _emu(application).close()
