@@ -23,6 +23,7 @@ from intralinks_async.transfers.download_tree import download_tree
 from intralinks_async.transfers.errors import (
     DocumentChangedError,
     IntegrityError,
+    JournalError,
     JournalMismatchError,
     RemoteConflictError,
     SkippedEntryError,
@@ -46,6 +47,7 @@ __all__ = [
     "DownloadResult",
     "IntegrityError",
     "Journal",
+    "JournalError",
     "JournalMismatchError",
     "OnConflict",
     "ProgressCallback",

@@ -7,6 +7,7 @@ from intralinks_async.errors import IntralinksError
 __all__ = [
     "DocumentChangedError",
     "IntegrityError",
+    "JournalError",
     "JournalMismatchError",
     "RemoteConflictError",
     "SkippedEntryError",
@@ -47,5 +48,9 @@ class SkippedEntryError(TransferError):
     """A local entry that is not uploaded: a symbolic link (never followed) or a special file."""
 
 
-class JournalMismatchError(TransferError):
+class JournalError(TransferError):
+    """The journal file cannot be used (not a journal, unreadable)."""
+
+
+class JournalMismatchError(JournalError):
     """The journal file records a different migration than the one being run."""

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from intralinks_async.transfers.errors import JournalMismatchError
+from intralinks_async.transfers.errors import JournalError, JournalMismatchError
 
 __all__ = ["Journal", "JournalEntry", "JournalState"]
 
@@ -61,13 +61,22 @@ class Journal:
         :class:`JournalMismatchError`.
         """
         self.path = os.fspath(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        parent = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(f"journal directory {parent!r} does not exist")
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot open journal {self.path!r}: {exc}") from None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
             self._check_meta(kind, scope)
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise JournalError(f"{self.path!r} is not a usable transfer journal ({exc})") from None
         except BaseException:
             self._db.close()
             raise

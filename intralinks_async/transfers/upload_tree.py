@@ -50,13 +50,17 @@ async def upload_tree(
         # The journal (and SQLite's side files) may live inside the tree being uploaded.
         base = os.fspath(Path(journal).resolve())
         exclude = [base + suffix for suffix in ("", "-wal", "-shm", "-journal")]
-    tree = await scan_tree(root, exclude=exclude)
-    report = TransferReport("upload", items_total=tree.file_count)
-    tracker = ProgressTracker(progress, items_total=tree.file_count, bytes_total=tree.total_bytes)
-    tracker.emit("totals", "", 0, None)
     scope = f"{workspace_id}:{parent_folder_id or ''}:{root}"
+    # Opened first: a wrong journal fails before a long scan.
     jrnl = Journal(journal, kind="upload", scope=scope) if journal is not None else None
+    report = TransferReport("upload")
     try:
+        tree = await scan_tree(root, exclude=exclude)
+        report.items_total = tree.file_count
+        tracker = ProgressTracker(
+            progress, items_total=tree.file_count, bytes_total=tree.total_bytes
+        )
+        tracker.emit("totals", "", 0, None)
         folders = FolderIndex(api, workspace_id)
         await folders.refresh()
         if parent_folder_id is not None:

@@ -75,3 +75,15 @@ def test_consistent_after_sigkill(tmp_path: Path) -> None:
         assert j.counts() == {"done": 200, "planned": 1}
         entry = j.get("f199")
         assert entry is not None and entry.remote_id == "D199"
+
+
+def test_unusable_journal_paths_are_named(tmp_path: Path) -> None:
+    from intralinks_async.transfers.errors import JournalError
+
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        Journal(tmp_path / "nowhere" / "j.db", kind="upload", scope="s")
+    not_a_db = tmp_path / "report.pdf"
+    not_a_db.write_bytes(b"%PDF-1.7 definitely not sqlite" * 100)
+    with pytest.raises(JournalError, match="report.pdf"):
+        Journal(not_a_db, kind="upload", scope="s")
+    assert not_a_db.read_bytes() == b"%PDF-1.7 definitely not sqlite" * 100
