@@ -111,6 +111,12 @@ def _chain_leaks(exc: BaseException) -> bool:
     return False
 
 
+def _attempt_bound(timeout: httpx.Timeout) -> float:
+    """Longest one attempt can stall under ``timeout`` (pool + connect + write + read)."""
+    parts = (timeout.pool, timeout.connect, timeout.write, timeout.read)
+    return math.inf if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+
+
 def _drop_frames(exc: BaseException) -> None:
     """Detach the tracebacks of ``exc`` and everything it was raised from."""
     seen: set[int] = set()
@@ -279,6 +285,7 @@ class IntralinksClient(Resources):
             timeout = httpx.Timeout(timeout)
         self.timeout = timeout
         self._extensions = {"timeout": timeout.as_dict()}  # httpx.Request copies it
+        self._attempt_bound = _attempt_bound(timeout)
         self._max_connections = max_connections
         self._verify = verify
         self._transport = transport
@@ -436,6 +443,7 @@ class IntralinksClient(Resources):
             assert isinstance(timeout, httpx.Timeout)
             clone.timeout = timeout
             clone._extensions = {"timeout": timeout.as_dict()}
+            clone._attempt_bound = _attempt_bound(timeout)
         Resources.__init__(clone, clone)  # resources bound to the view
         return clone
 
@@ -658,14 +666,10 @@ class IntralinksClient(Resources):
         retries = 0
         replayed_401 = False
         deadline = None if policy.total_timeout is None else time.monotonic() + policy.total_timeout
-        # The same deadline on the event loop's clock: it also cuts off a hanging attempt,
-        # except an upload (streamed body), which may rightly outlast it; the transport's
-        # per-request timeouts (write, read) bound that one.
-        scope_deadline = (
-            math.inf
-            if policy.total_timeout is None or body.stream is not None
-            else anyio.current_time() + policy.total_timeout
-        )
+        # The deadline also cuts off a hanging attempt, except an upload (streamed body),
+        # which may rightly outlast it and is bounded by the per-request timeouts. A cancel
+        # scope costs ~10 us, so one is set up only for an attempt whose own timeouts could
+        # let it run past the deadline (a first attempt under default timeouts needs none).
         debug = logger.isEnabledFor(_DEBUG)
         while True:
             attempts += 1
@@ -684,28 +688,30 @@ class IntralinksClient(Resources):
             if debug:
                 self._log_request(request, operation, attempts)
             try:
-                with anyio.CancelScope(deadline=scope_deadline) as attempt_scope:
-                    if generic_auth is not None:
-                        response = await self._send_with_auth(transport, request, generic_auth)
-                    elif buffered:
-                        # Fast path: no hooks, our transport, body wanted whole.
-                        response = await transport.send_buffered(request)  # type: ignore[attr-defined]
-                    else:
-                        response = await self._send_once(transport, request)
-                    if not stream and not buffered:
-                        try:
-                            await response.aread()
-                        except BaseException:
-                            await response.aclose()
-                            raise
-                if attempt_scope.cancelled_caught:
-                    raise APITimeoutError(
-                        f"overall deadline of {policy.total_timeout}s exceeded",
-                        operation=operation,
-                        method=request.method,
-                        url=request.url,
-                        attempts=attempts,
+                if (
+                    deadline is None
+                    or body.stream is not None
+                    or self._attempt_bound < deadline - time.monotonic()
+                ):
+                    response = await self._attempt(
+                        transport, request, generic_auth, buffered=buffered, stream=stream
                     )
+                else:
+                    remaining = deadline - time.monotonic()
+                    with anyio.CancelScope(
+                        deadline=anyio.current_time() + remaining
+                    ) as attempt_scope:
+                        response = await self._attempt(
+                            transport, request, generic_auth, buffered=buffered, stream=stream
+                        )
+                    if attempt_scope.cancelled_caught:
+                        raise APITimeoutError(
+                            f"overall deadline of {policy.total_timeout}s exceeded",
+                            operation=operation,
+                            method=request.method,
+                            url=request.url,
+                            attempts=attempts,
+                        )
             except httpx.TransportError as exc:
                 delay = policy.backoff(retries + 1)
                 if (
@@ -775,6 +781,31 @@ class IntralinksClient(Resources):
                     continue
             response.extensions[ATTEMPTS_EXTENSION] = attempts
             return response
+
+    async def _attempt(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        request: httpx.Request,
+        generic_auth: httpx.Auth | None,
+        *,
+        buffered: bool,
+        stream: bool,
+    ) -> httpx.Response:
+        """Send ``request`` once; read the body unless streaming (or already read)."""
+        if generic_auth is not None:
+            response = await self._send_with_auth(transport, request, generic_auth)
+        elif buffered:
+            # Fast path: no hooks, our transport, body wanted whole.
+            response = await transport.send_buffered(request)  # type: ignore[attr-defined]
+        else:
+            response = await self._send_once(transport, request)
+        if not stream and not buffered:
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+        return response
 
     async def _send_once(
         self, transport: httpx.AsyncBaseTransport, request: httpx.Request
