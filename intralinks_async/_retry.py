@@ -80,9 +80,9 @@ class RetryPolicy:
     response carries ``Retry-After``, which wins up to ``retry_after_cap`` seconds (plus
     at most ``10% * jitter`` so that many clients told the same delay do not return at once).
     ``total_timeout`` bounds all attempts and waits together (None = no deadline); a wait
-    that would cross it is not taken, and an attempt still running at it is cut off with
-    ``APITimeoutError`` -- except one sending a streamed body (an upload, which may rightly
-    take longer), bounded by the per-request timeouts instead. ``non_idempotent_statuses`` opts non-idempotent
+    that would cross it is not taken, and an attempt whose per-request timeouts would let
+    it stall past it is cut off there with ``APITimeoutError`` -- except one sending a
+    streamed body (an upload, which may rightly take longer), bounded by those timeouts. ``non_idempotent_statuses`` opts non-idempotent
     methods into status retries (e.g. ``{429}`` when the server guarantees a
     rate-limited request was not processed); it is empty by default.
     """
