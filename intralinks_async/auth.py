@@ -504,8 +504,13 @@ class OAuth2Auth(httpx.Auth):
         async with self._get_lock():
             current = self._token
             now = time.time()
-            # Re-check: another task may have refreshed while this one waited.
-            if current is not None and current is not stale and now < self._refresh_at:
+            # Re-check: another task may have refreshed while this one waited (a token
+            # obtained meanwhile is used even if already due: one request per flight).
+            if (
+                current is not None
+                and current is not stale
+                and (now < self._refresh_at or self._flights != flights_seen)
+            ):
                 return current.access_token
             if self.grant == _STATIC:
                 assert current is not None

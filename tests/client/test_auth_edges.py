@@ -230,3 +230,26 @@ async def test_401_on_a_streamed_upload_refreshes_for_the_next_call(httpx_mock) 
     assert second.status_code == 200  # ...but the dead token was replaced for the next one
     uploads = httpx_mock.get_requests(url=f"{api}/u")
     assert [r.headers["Authorization"] for r in uploads] == ["Bearer at-1", "Bearer at-2"]
+
+
+@pytest.mark.parametrize("expires_in", [0, -5])
+async def test_a_token_born_due_is_still_fetched_once_for_all_waiters(expires_in: int) -> None:
+    auth = OAuth2Auth.client_credentials("cid", "secret")
+    calls = 0
+
+    async def sender(path: str, form: dict[str, str]) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        await anyio.sleep(0.01)
+        return _response(200, {"access_token": f"at-{calls}", "expires_in": expires_in})
+
+    auth.bind(sender)
+    tokens: list[str] = []
+
+    async def call() -> None:
+        tokens.append(await auth.get_token())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(50):
+            tg.start_soon(call)
+    assert calls == 1 and tokens == ["at-1"] * 50
