@@ -90,8 +90,9 @@ async def test_lost_folder_creates_share_listings_and_never_duplicate(tmp_path: 
             assert report.succeeded == 24
             names = [(f.get("parentId"), f["name"]) for f in remote_folders(app, ws)]
             assert len(names) == len(set(names)) == 25
-            # One workspace listing per wave of failures, not one per failure.
-            assert emu.requests["listFolders"] <= 1 + 18
+            # Failures in flight together share a workspace listing: fewer listings than
+            # failures (the exact number of waves depends on scheduling, so no tighter bound).
+            assert emu.requests["listFolders"] < 1 + 24
 
 
 async def test_failures_do_not_keep_file_contents_alive(
