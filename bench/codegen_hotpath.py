@@ -19,6 +19,10 @@ Rows (calls/s, median of the rounds; ratio = median over rounds of row / baselin
                                   Response, from_dict copying the dict and importing the
                                   nested model per call): the "before" in the same run
   encode_path_param               one safe ASCII id (per call)
+  SDK client .workspaces.get()    the whole SDK (IntralinksClient, static token, retries,
+                                  logging checks) over an in-memory httpx transport that
+                                  answers with a fresh Response of the same bytes
+  SDK client .request()           the same client, raw ``request()``: no generated layer
 
 Usage: ``python bench/codegen_hotpath.py [--rounds 15] [--calls 5000]`` (calls per row per round).
 """
@@ -42,6 +46,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from intralinks_async import IntralinksClient
 from intralinks_async._generated.api.workspaces import WorkspacesResource, get_workspace
 from intralinks_async._generated.client import encode_path_param
 from intralinks_async._generated.errors import raise_for_status
@@ -95,6 +100,15 @@ class PrebuiltSender:
 
     def stream(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
+
+
+class InMemoryTransport(httpx.AsyncBaseTransport):
+    """Answers every request with the Workspace JSON (no network)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"content-type": "application/json"}, content=BODY, request=request
+        )
 
 
 def hand_built(content: bytes) -> Workspace:
@@ -252,6 +266,9 @@ def timed_sync(call: Callable[[], object], calls: int) -> float:
 async def run(rounds: int, calls: int) -> dict[str, list[float]]:
     sender = PrebuiltSender()
     resource = WorkspacesResource(sender)
+    sdk = IntralinksClient(
+        "http://127.0.0.1", access_token="bench-token", transport=InMemoryTransport()
+    )
     content = sender.response.content
 
     async def module_call() -> object:
@@ -262,6 +279,12 @@ async def run(rounds: int, calls: int) -> dict[str, list[float]]:
 
     async def resource_call() -> object:
         return await resource.get(WORKSPACE_ID)
+
+    async def sdk_get_call() -> object:
+        return await sdk.workspaces.get(WORKSPACE_ID)
+
+    async def sdk_request_call() -> object:
+        return await sdk.request("GET", f"/workspaces/{WORKSPACE_ID}", operation="getWorkspace")
 
     async def previous_call() -> object:
         return await previous_resource_get(sender, WORKSPACE_ID)
@@ -281,6 +304,8 @@ async def run(rounds: int, calls: int) -> dict[str, list[float]]:
         ("asyncio_detailed()", detailed_call),
         ("resource .get()", resource_call),
         ("previous generated code .get()", previous_call),
+        ("SDK client .workspaces.get()", sdk_get_call),
+        ("SDK client .request()", sdk_request_call),
     ]
     # Sanity: every path gives the same model.
     expected = hand_built(content)
@@ -302,6 +327,7 @@ async def run(rounds: int, calls: int) -> dict[str, list[float]]:
         for name, async_call in async_rows:
             results.setdefault(name, []).append(await timed_async(async_call, calls))
         print(f"round {round_no + 1}/{rounds} done", file=sys.stderr)
+    await sdk.aclose()
     return results
 
 
@@ -331,6 +357,10 @@ def report(results: dict[str, list[float]]) -> None:
     print("\nnow vs the previous generated code (median over rounds of now / previous):")
     for now, previous in PAIRS:
         print(f"  {now:<30}{_median_ratio(results[now], results[previous]):>6.2f}x")
+    share = 1 - _median_ratio(
+        results["SDK client .workspaces.get()"], results["SDK client .request()"]
+    )
+    print(f"\ngenerated layer's share of an in-memory SDK call: {share:.0%}")
 
 
 def main() -> None:
