@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,24 @@ async def get_token(http: httpx.AsyncClient) -> str:
     return str(r.json()["access_token"])
 
 
+class _Switch:
+    """An ASGI app forwarding to whichever emulator app the current test uses."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def loopback() -> Iterator[tuple[_Switch, str]]:
+    """One uvicorn server for the session (starting one per test cost ~0.2 s each)."""
+    switch = _Switch()
+    with serve_in_thread(switch) as url:
+        yield switch, url
+
+
 @pytest.fixture(params=["asgi", "loopback"])
 async def api(request: pytest.FixtureRequest, emulator_app: Any) -> AsyncIterator[Api]:
     """Authenticated client; each test runs in-process and over loopback HTTP."""
@@ -71,7 +89,8 @@ async def api(request: pytest.FixtureRequest, emulator_app: Any) -> AsyncIterato
             http.headers["Authorization"] = f"Bearer {await get_token(http)}"
             yield Api(http, emu, "asgi")
     else:
-        with serve_in_thread(emulator_app) as url:
-            async with httpx.AsyncClient(base_url=url) as http:
-                http.headers["Authorization"] = f"Bearer {await get_token(http)}"
-                yield Api(http, emu, "loopback")
+        switch, url = request.getfixturevalue("loopback")
+        switch.app = emulator_app
+        async with httpx.AsyncClient(base_url=url) as http:
+            http.headers["Authorization"] = f"Bearer {await get_token(http)}"
+            yield Api(http, emu, "loopback")
