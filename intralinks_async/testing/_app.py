@@ -137,7 +137,9 @@ def _authorize_endpoint(emu: Emulator) -> Endpoint:
         q = request.query_params
         client_id = q.get("client_id", "")
         redirect_uri = q.get("redirect_uri")
-        if q.get("response_type", "code") != "code":
+        if "response_type" not in q:
+            return _errors.oauth_error(400, "invalid_request", "response_type is required")
+        if q["response_type"] != "code":
             return _errors.oauth_error(400, "unsupported_response_type", "only 'code' is supported")
         if client_id not in emu.oauth.clients or not redirect_uri:
             return _errors.oauth_error(

@@ -582,3 +582,13 @@ async def test_basic_credentials_are_form_urlencoded() -> None:
         )
         assert r.status_code == 200, r.text
     _emu(application).close()
+
+
+async def test_authorize_requires_response_type(http: httpx.AsyncClient) -> None:
+    params = {"client_id": "demo", "redirect_uri": "http://localhost/cb"}
+    r = await http.get("/oauth/authorize", params=params)  # RFC 6749 4.1.1: REQUIRED
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+    r = await http.get("/oauth/authorize", params={**params, "response_type": "token"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_response_type"
+    r = await http.get("/oauth/authorize", params={**params, "response_type": "code"})
+    assert r.status_code == 302
