@@ -317,6 +317,8 @@ _STATIC = "static"
 
 # After a failed refresh with a still-valid token, wait this long before trying again.
 _REFRESH_RETRY_AFTER = 5.0
+# A due token with more life than this left is used while a refresh ahead is in flight.
+_STILL_VALID_MARGIN = 10.0
 # Upper bound on a token request that cancellation of its caller does not interrupt.
 _SHIELD_LIMIT = 120.0
 
@@ -482,7 +484,17 @@ class OAuth2Auth(httpx.Auth):
     async def get_token(self) -> str:
         """A usable access token, refreshing first if it is due (single flight)."""
         token = self._token
-        if token is not None and time.time() < self._refresh_at:
+        now = time.time()
+        if token is not None and now < self._refresh_at:
+            return token.access_token
+        if (
+            token is not None
+            and self._lock is not None
+            and self._lock.locked()
+            and (token.expires_in(now) or 0) > _STILL_VALID_MARGIN
+        ):
+            # A refresh ahead is in flight and this token still works: do not make every
+            # call wait for the token endpoint (which may be slow, or down).
             return token.access_token
         return await self._refresh(stale=token, force=False)
 

@@ -253,3 +253,32 @@ async def test_a_token_born_due_is_still_fetched_once_for_all_waiters(expires_in
         for _ in range(50):
             tg.start_soon(call)
     assert calls == 1 and tokens == ["at-1"] * 50
+
+
+async def test_refresh_ahead_in_flight_does_not_stall_callers_with_a_valid_token() -> None:
+    import time
+
+    from intralinks_async import TokenSet
+
+    gate = anyio.Event()
+    entered = anyio.Event()
+
+    async def slow_sender(path: str, form: dict[str, str]) -> httpx.Response:
+        entered.set()
+        await gate.wait()  # a slow (or hung) token endpoint
+        return _response(200, {"access_token": "new", "expires_in": 3600})
+
+    auth = OAuth2Auth.client_credentials("cid", "secret", refresh_window=300)
+    auth.bind(slow_sender)
+    # Valid for 100 s more, but inside the 300 s refresh-ahead window.
+    auth._set_token(TokenSet("old", expires_at=time.time() + 100, lifetime=3600))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(auth.get_token)  # starts the refresh ahead
+        await entered.wait()
+        try:
+            with anyio.fail_after(5):
+                others = [await auth.get_token() for _ in range(10)]
+        finally:
+            gate.set()
+        assert others == ["old"] * 10  # served at once while the refresh was pending
+    assert await auth.get_token() == "new"
