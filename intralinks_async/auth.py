@@ -182,6 +182,9 @@ class TokenStore(Protocol):
         """Exclusive section around load-refresh-save (across processes if the store is)."""
         ...
 
+    # Optional: ``async def clear(self) -> None`` forgets the stored token; called after a
+    # revocation so that no one sharing the store adopts the revoked token.
+
 
 class MemoryTokenStore:
     """Keeps the token in this process only (the default)."""
@@ -199,6 +202,10 @@ class MemoryTokenStore:
     async def save(self, token: TokenSet) -> None:
         """Replace the stored token."""
         self._token = token
+
+    async def clear(self) -> None:
+        """Forget the stored token."""
+        self._token = None
 
     @asynccontextmanager
     async def lock(self) -> AsyncIterator[None]:
@@ -275,6 +282,11 @@ class FileTokenStore:
     async def save(self, token: TokenSet) -> None:
         """Atomically replace the token file."""
         await anyio.to_thread.run_sync(self._write, token)
+
+    async def clear(self) -> None:
+        """Delete the token file (after a revocation)."""
+        with contextlib.suppress(FileNotFoundError):
+            await anyio.to_thread.run_sync(self.path.unlink)
 
     def _try_acquire(self) -> int | None:
         _make_private_dirs(self._lock_path.parent)
@@ -714,6 +726,14 @@ class OAuth2Auth(httpx.Auth):
             raise _scrub(error, _form_secrets(form))
         self._token = None
         self._refresh_at = 0.0
+        clear: Callable[[], Awaitable[None]] | None = getattr(self.store, "clear", None)
+        if clear is not None:
+            async with self.store.lock():
+                stored = await self.store.load()
+                if stored is not None and hmac.compare_digest(
+                    stored.access_token, token.access_token
+                ):  # only the revoked token, not a newer one another process saved
+                    await clear()
 
     # -- httpx.Auth ---------------------------------------------------------------------
 

@@ -282,3 +282,21 @@ async def test_refresh_ahead_in_flight_does_not_stall_callers_with_a_valid_token
             gate.set()
         assert others == ["old"] * 10  # served at once while the refresh was pending
     assert await auth.get_token() == "new"
+
+
+async def test_revoke_clears_a_shared_file_store(app, emu, tmp_path) -> None:
+    """A revoked token left in a shared store would be adopted by the next process."""
+    from client_helpers import make_client
+
+    from intralinks_async import FileTokenStore
+
+    [ws_id] = emu.seed_workspaces(1)
+    store = FileTokenStore(tmp_path / "tokens.json")
+    async with make_client(app, token_store=store, revoke_on_close=True) as client:
+        await client.workspaces.get(ws_id)
+        assert (tmp_path / "tokens.json").exists()
+    assert emu.oauth.revocations == 1
+    assert await store.load() is None
+    async with make_client(app, token_store=store) as again:
+        await again.workspaces.get(ws_id)  # a fresh token, not the revoked one
+    assert sum(emu.oauth.token_requests.values()) == 2
