@@ -448,7 +448,18 @@ class OAuth2Auth(httpx.Auth):
     # -- wiring -----------------------------------------------------------------------
 
     def bind(self, sender: TokenSender) -> None:
-        """Set the function that sends token-endpoint requests (done by the client)."""
+        """Set the function that sends token-endpoint requests (done by the client).
+
+        An auth serves one client (and its ``with_options`` views): rebinding it to another
+        would silently send the first client's token requests through the second. Share
+        a :class:`TokenStore` between clients instead.
+        """
+        current = getattr(self._sender, "__self__", self._sender)
+        if self._sender is not None and current is not getattr(sender, "__self__", sender):
+            raise ValueError(
+                "this OAuth2Auth is already used by another IntralinksClient; give each "
+                "client its own OAuth2Auth (they can share a token_store)"
+            )
         self._sender = sender
 
     @property

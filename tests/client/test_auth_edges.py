@@ -300,3 +300,18 @@ async def test_revoke_clears_a_shared_file_store(app, emu, tmp_path) -> None:
     async with make_client(app, token_store=store) as again:
         await again.workspaces.get(ws_id)  # a fresh token, not the revoked one
     assert sum(emu.oauth.token_requests.values()) == 2
+
+
+async def test_one_auth_cannot_silently_move_to_a_second_client(app) -> None:
+    """Rebinding would route client 1's token calls through client 2 (closed or not)."""
+    from client_helpers import BASE
+
+    from intralinks_async import IntralinksClient
+
+    auth = OAuth2Auth.client_credentials("demo", "demo-secret")
+    first = IntralinksClient(BASE, auth=auth, transport=httpx.ASGITransport(app=app))
+    with pytest.raises(ValueError, match="another IntralinksClient"):
+        IntralinksClient(BASE, auth=auth, transport=httpx.ASGITransport(app=app))
+    view = first.with_options(max_retries=0)  # views share the auth legitimately
+    async with first:
+        assert (await view.request("GET", "/workspaces", operation="x")).status_code == 200
