@@ -455,7 +455,11 @@ class OAuth2Auth(httpx.Auth):
         a :class:`TokenStore` between clients instead.
         """
         current = getattr(self._sender, "__self__", self._sender)
-        if self._sender is not None and current is not getattr(sender, "__self__", sender):
+        if (
+            self._sender is not None
+            and current is not getattr(sender, "__self__", sender)
+            and not getattr(current, "_closed", False)  # reuse after close is fine
+        ):
             raise ValueError(
                 "this OAuth2Auth is already used by another IntralinksClient; give each "
                 "client its own OAuth2Auth (they can share a token_store)"

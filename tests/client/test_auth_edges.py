@@ -315,3 +315,6 @@ async def test_one_auth_cannot_silently_move_to_a_second_client(app) -> None:
     view = first.with_options(max_retries=0)  # views share the auth legitimately
     async with first:
         assert (await view.request("GET", "/workspaces", operation="x")).status_code == 200
+    # Once the first client is closed, the auth (and its token) may move on.
+    async with IntralinksClient(BASE, auth=auth, transport=httpx.ASGITransport(app=app)) as c:
+        assert (await c.request("GET", "/workspaces", operation="x")).status_code == 200
