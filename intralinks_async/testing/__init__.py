@@ -44,6 +44,8 @@ Inspecting and steering (``app.state.emulator``, an :class:`Emulator`):
 * ``seed_workspaces(n)``, ``seed_folder(...)``, ``seed_document(...)``,
   ``seed_custom_fields(...)``, ``replace_document_content(...)`` (new ETag/fileHash).
 
+``create_app(max_page_size=N)`` caps ``limit`` silently, as real APIs do.
+
 Faults (``fault_rate``, ``fault_seed``, ``retry_after``): see :mod:`._faults`; a dropped
 response surfaces in-process as :class:`EmulatedDisconnect` (an
 ``httpx.RemoteProtocolError``) and over a socket as a connection closed mid-body.
