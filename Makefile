@@ -22,7 +22,7 @@ define render
 		--output-path "$(1)/_generated" --fail-on-warning
 endef
 
-.PHONY: install generate check-generated lint typecheck test demo bench bench-transport bench-transfers bench-emulator
+.PHONY: install generate check-generated lint typecheck test demo bench bench-transport bench-codegen bench-transfers bench-emulator
 
 install: $(ENV)
 
@@ -62,10 +62,13 @@ demo: $(ENV)
 	"$(VENV_BIN)/intralinks-async" demo
 
 # Benchmarks print tables of medians and ratios measured in one run (never run by tests).
-bench: bench-transport bench-transfers bench-emulator
+bench: bench-transport bench-codegen bench-transfers bench-emulator
 
 bench-transport: $(ENV)
 	$(PY) bench/transport_bench.py
+
+bench-codegen: $(ENV)
+	$(PY) bench/codegen_hotpath.py
 
 bench-transfers: $(ENV)
 	$(PY) bench/transfer_bench.py
