@@ -718,11 +718,19 @@ class OAuth2Auth(httpx.Auth):
         if self.redirect_uri:
             form["redirect_uri"] = self.redirect_uri
         async with self._get_lock(), self.store.lock():
-            token = await self._call_token_endpoint(form)
-            await self.store.save(token)
-            self._set_token(token)
-            self._state = None
-        return token
+            # Shielded like a refresh: the code is single use, so an abandoned exchange
+            # would lose the login (bounded by _SHIELD_LIMIT).
+            with anyio.CancelScope(shield=True) as shield:
+                shield.deadline = anyio.current_time() + _SHIELD_LIMIT
+                token = await self._call_token_endpoint(form)
+                self._set_token(token)
+                self._state = None
+                await self.store.save(token)
+                return token
+        raise APITimeoutError(
+            f"token request did not complete within {_SHIELD_LIMIT:.0f}s",
+            operation=TOKEN_OPERATION,
+        )
 
     # -- revoke -------------------------------------------------------------------------
 

@@ -318,3 +318,31 @@ async def test_one_auth_cannot_silently_move_to_a_second_client(app) -> None:
     # Once the first client is closed, the auth (and its token) may move on.
     async with IntralinksClient(BASE, auth=auth, transport=httpx.ASGITransport(app=app)) as c:
         assert (await c.request("GET", "/workspaces", operation="x")).status_code == 200
+
+
+async def test_cancelled_code_exchange_keeps_the_tokens_the_code_bought() -> None:
+    """An authorization code is single use: abandoning its exchange loses the login."""
+    entered = anyio.Event()
+    gate = anyio.Event()
+
+    async def sender(path: str, form: dict[str, str]) -> httpx.Response:
+        entered.set()
+        await gate.wait()
+        return _response(200, {"access_token": "at", "refresh_token": "rt", "expires_in": 60})
+
+    auth = OAuth2Auth.authorization_code("cid", "secret", "https://app/cb")
+    auth.bind(sender)
+    _, state = auth.authorization_url("https://idp/authorize")
+    async with anyio.create_task_group() as tg:
+        scope = anyio.CancelScope()
+
+        async def exchange() -> None:
+            with scope:
+                await auth.exchange_code("one-time-code", state=state)
+
+        tg.start_soon(exchange)
+        await entered.wait()
+        scope.cancel()
+        await anyio.sleep(0.01)
+        gate.set()
+    assert auth.token is not None and auth.token.refresh_token == "rt"
