@@ -8,8 +8,12 @@ parameters as a plain method returning :class:`AsyncPaginator`::
     async for page in client.workspaces.list().pages():       # page by page
         ...
 
-Iteration stops after a short (or empty) page; a full page identical to the one before it
-(a server ignoring ``offset``) raises ``IntralinksError`` instead of looping forever. At most one page is held at a time, two
+Iteration stops after a short (or empty) page. Servers may cap ``limit`` silently, so a
+short page is trusted only once the server has shown how many items a page holds: when
+the very first page is short (and not empty), one more page is requested to confirm the
+end; if it holds items, the short page's length is taken as the server's cap and paging
+goes on. A full page identical to the one before it (a server ignoring ``offset``) raises
+``IntralinksError`` instead of looping forever. At most one page is held at a time, two
 with prefetch, which fetches the next page while the current one is consumed; prefetch
 needs a task group, so it runs inside ``async with``::
 
@@ -140,15 +144,27 @@ class AsyncPaginator(Generic[T]):
         offset = self.position
         size = self.page_size
         pending: _Prefetch[T] | None = None
+        probed: list[T] | None = None
+        # How many items a full page holds: the limit asked for, or a smaller cap the server
+        # turned out to apply. ``None`` until a full page (or a confirmed cap) proves it.
+        page_capacity: int | None = None
         # First and last item of the previous full page (not the page: memory stays bounded).
         previous: tuple[T, T] | None = None
         while True:
-            if pending is not None:
+            if probed is not None:
+                page, probed = probed, None
+            elif pending is not None:
                 page = await pending.result()
                 pending = None
             else:
                 page = list(await self._fetch_page(offset, size))
-            full = len(page) >= size
+            if len(page) >= size:
+                page_capacity = size
+            elif page and page_capacity is None:
+                # A short first page: the end, or a server capping limit? Ask once.
+                probed = list(await self._fetch_page(offset + len(page), size))
+                page_capacity = len(page) if probed else size
+            full = len(page) >= (page_capacity or size)
             ends = (page[0], page[-1]) if full else None
             if ends is not None and ends == previous:
                 # A server that ignores offset returns the same full page forever.
@@ -157,14 +173,14 @@ class AsyncPaginator(Generic[T]):
                     f"and {offset}: it appears to ignore offset; stopping instead of looping"
                 )
             previous = ends
-            if full and self.prefetch and self._task_group is not None:
+            if full and probed is None and self.prefetch and self._task_group is not None:
                 pending = _Prefetch()
                 self._task_group.start_soon(pending.run, self._fetch_page, offset + len(page), size)
             if page:
                 yield page
             offset += len(page)
             self.position = offset
-            if not full:
+            if not full and not probed:
                 return
 
     async def __aiter__(self) -> AsyncIterator[T]:

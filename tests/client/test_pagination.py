@@ -138,3 +138,37 @@ def test_page_size_and_offset_must_be_integers(bad: object) -> None:
         AsyncPaginator(Source(1), page_size=bad)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         AsyncPaginator(Source(1), start_offset=bad)  # type: ignore[arg-type]
+
+
+class CappedSource(Source):
+    """An endpoint that silently returns at most ``cap`` items whatever ``limit`` asks."""
+
+    def __init__(self, n: int, cap: int) -> None:
+        super().__init__(n)
+        self.cap = cap
+
+    async def __call__(self, offset: int, limit: int) -> list[int]:
+        return await super().__call__(offset, min(limit, self.cap))
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+@pytest.mark.parametrize("n", [0, 1, 49, 50, 51, 120, 150])
+async def test_server_capping_limit_loses_nothing(n: int, prefetch: bool) -> None:
+    src = CappedSource(n, cap=50)
+    async with AsyncPaginator(src, page_size=100, prefetch=prefetch) as paginator:
+        assert [i async for i in paginator] == list(range(n))
+
+
+async def test_a_lone_short_first_page_is_confirmed_once() -> None:
+    src = Source(5)
+    assert [i async for i in AsyncPaginator(src, page_size=10)] == list(range(5))
+    # The first page was short and nothing proved the server honours limit=10: one probe.
+    assert src.calls == [(0, 10), (5, 10)]
+
+
+async def test_capped_emulator_listing_is_complete(emu, app) -> None:
+    emu.seed_workspaces(120)
+    emu.max_page_size = 50
+    async with make_client(app) as client:
+        listed = [ws async for ws in client.workspaces.list(page_size=100)]
+    assert len({ws.id for ws in listed}) == 120
