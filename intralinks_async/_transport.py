@@ -213,6 +213,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         stream = request.stream
         spec = request.extensions.get("timeout")
         write = spec.get("write") if spec else None
+        # An exception raised by the caller's body source reaches aiohttp as a failed
+        # write; the caller's own exception is re-raised, not a (retryable) connection error.
+        failures: list[Exception] = []
         if isinstance(stream, httpx.ByteStream):
             body = b"".join(stream)
             if write is None or len(body) <= _SMALL_BODY:
@@ -220,9 +223,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 return await self._send_request(session, request, body or None)
             source: AsyncIterator[bytes] = _slices(body)
         else:
-            source = _iterate(stream)  # type: ignore[arg-type]
+            source = _iterate(stream, failures)  # type: ignore[arg-type]
             if write is None:
-                return await self._send_request(session, request, source)
+                try:
+                    return await self._send_request(session, request, source)
+                except httpx.TransportError:
+                    if failures:
+                        raise failures[0] from None
+                    raise
         # aiohttp has no write timeout: a peer that stops reading the body would hang the
         # upload forever. Watch progress instead: each chunk handed to aiohttp (which
         # pulls the next one only once the previous one is written) re-arms the timer.
@@ -238,6 +246,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 raise httpx.WriteTimeout(
                     f"request body made no progress for {write:g}s", request=request
                 ) from None
+            raise
+        except httpx.TransportError:
+            if failures:
+                raise failures[0] from None
             raise
 
     async def _send_request(
@@ -304,9 +316,15 @@ def _reason(response: aiohttp.ClientResponse) -> bytes:
     return (response.reason or "").encode("latin-1", "replace")
 
 
-async def _iterate(stream: httpx.AsyncByteStream) -> AsyncIterator[bytes]:
-    async for chunk in stream:
-        yield chunk
+async def _iterate(
+    stream: httpx.AsyncByteStream, failures: list[Exception]
+) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in stream:
+            yield chunk
+    except Exception as exc:
+        failures.append(exc)
+        raise
 
 
 async def _slices(body: bytes) -> AsyncIterator[bytes]:

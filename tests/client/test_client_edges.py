@@ -288,3 +288,35 @@ async def test_pool_timeout_is_an_api_timeout_error() -> None:
             with anyio.fail_after(10), pytest.raises(APITimeoutError) as info:
                 await client.request("GET", "/ok", operation="waiting")
     assert info.value.attempts == 2  # never sent, so retried even though it timed out
+
+
+@pytest.mark.parametrize("write_timeout", [None, 30.0])
+async def test_an_exception_from_the_callers_body_source_propagates_unchanged(
+    write_timeout: float | None,
+) -> None:
+    """A failing upload source is the caller's error, not a retryable connection error."""
+    from intralinks_async.models import File, Folder, UploadDocumentBody, Workspace
+    from intralinks_async.testing import create_app, serve_in_thread
+
+    class SourceBroke(Exception):
+        pass
+
+    async def source() -> AsyncIterator[bytes]:
+        yield b"x" * 100_000
+        raise SourceBroke("disk went away")
+
+    timeout = httpx.Timeout(30.0, write=write_timeout)
+    with serve_in_thread(create_app()) as url:
+        async with IntralinksClient(
+            url, client_id="demo", client_secret="demo-secret", timeout=timeout
+        ) as client:
+            ws = await client.workspaces.create(body=Workspace(name="w"))
+            folder = await client.folders.create(ws.id, body=Folder(name="f"))
+            body = UploadDocumentBody(
+                file=File(payload=source(), file_name="a.bin", size=300_000),
+                folder_id=folder.id,
+                name="a.bin",
+            )
+            with pytest.raises(SourceBroke, match="disk went away"):
+                await client.documents.upload(ws.id, body=body)
+            assert await client.documents.list(ws.id) == []
