@@ -152,11 +152,15 @@ class RemoteAPI:
     def download(
         self, workspace_id: str, document_id: str, headers: Mapping[str, str]
     ) -> AbstractAsyncContextManager[Any]:
-        """downloadDocument, streamed (``DownloadStream`` with status, headers, aiter_bytes)."""
+        """downloadDocument, streamed (``DownloadStream`` with status, headers, aiter_bytes).
+
+        Asks for the identity encoding: ranges, sizes and hashes refer to the stored bytes,
+        which a compressed representation would not match.
+        """
         cm: AbstractAsyncContextManager[Any] = download_document.stream_detailed(
             client=self.sender,
             workspace_id=workspace_id,
             document_id=document_id,
-            headers=dict(headers),
+            headers={"Accept-Encoding": "identity", **headers},
         )
         return cm

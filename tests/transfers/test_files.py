@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -282,3 +283,37 @@ def test_round_trip_under_trio(tmp_path: Path) -> None:
     import anyio
 
     anyio.run(main, backend="trio")
+
+
+async def test_ranged_downloads_ask_for_identity_encoding(tmp_path: Path) -> None:
+    """Byte ranges, sizes and hashes refer to the stored bytes: no content coding allowed."""
+    import httpx
+
+    from intralinks_async import IntralinksClient
+    from intralinks_async.testing import create_app
+
+    app = create_app()
+    seen: list[str | None] = []
+
+    async def recording(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].endswith("/download"):
+            values = [v.decode() for k, v in scope["headers"] if k == b"accept-encoding"]
+            seen.append(", ".join(values) or None)
+        await app(scope, receive, send)
+
+    data = os.urandom(300_000)
+    async with IntralinksClient(
+        "http://emulator",
+        client_id="demo",
+        client_secret="demo-secret",
+        transport=httpx.ASGITransport(app=recording),
+        allow_insecure_http=True,
+    ) as client:
+        ws = await new_workspace(client)
+        folder = app.state.emulator.seed_folder(ws, "f")
+        doc = await client.transfers.upload_file(ws, folder, data, name="a.bin")
+        await client.transfers.download_file(
+            ws, doc.id, tmp_path / "a.bin", chunk_size=64 * 1024, concurrency=4
+        )
+    assert (tmp_path / "a.bin").read_bytes() == data
+    assert seen and all(value == "identity" for value in seen), seen
