@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 import httpx
 
+from .types import Unset
+
 #: Query parameters as passed to :meth:`RequestSender.request` (None values already dropped).
 QueryParams: TypeAlias = Mapping[str, Any]
 
@@ -64,10 +66,14 @@ def encode_path_param(value: object, name: str) -> str:
 
     Everything outside RFC 3986 "unreserved" is percent-encoded (UTF-8), so ``/``, ``?``,
     ``#`` and ``%`` cannot change the path. Empty values, ``.``, ``..`` and values with
-    control characters raise ValueError before any request is built.
+    control characters raise ValueError before any request is built, and so does
+    ``UNSET`` (path parameters accept ``str | Unset`` so that an optional model field such
+    as ``Workspace.id`` can be passed as is; a model that was never sent has no id).
     """
     if type(value) is str and value not in (".", "..") and _UNRESERVED.fullmatch(value):
         return value  # non-empty, no control characters, nothing to encode
+    if isinstance(value, Unset):
+        raise ValueError(_unset_message(name))
     text = value if isinstance(value, str) else str(value)
     if isinstance(value, bool) or value is None:
         raise ValueError(f"path parameter {name!r} must be a string or number, got {value!r}")
@@ -78,6 +84,14 @@ def encode_path_param(value: object, name: str) -> str:
     if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text):
         raise ValueError(f"path parameter {name!r} must not contain control characters")
     return quote(text, safe="", encoding="utf-8", errors="strict")
+
+
+def _unset_message(name: str) -> str:
+    """The error for an UNSET path parameter, e.g. ``workspace_id`` -> "... existing workspace"."""
+    if name.endswith("_id") and len(name) > 3:
+        noun = name[:-3].replace("_", " ")
+        return f"{name} is unset: pass the id of an existing {noun}"
+    return f"{name} is unset: pass a value for this path parameter"
 
 
 __all__ = ["QueryParams", "RequestSender", "encode_path_param"]

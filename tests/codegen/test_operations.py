@@ -74,6 +74,9 @@ class Case:
     auth: bool = True
     expected: Any = None
     raw_response: bytes | None = None
+    #: Responses to further requests of the same operation (e.g. a paginator confirming
+    #: that a short first page was the last one), with the query each must carry.
+    follow_ups: list[tuple[Any, dict[str, str]]] = field(default_factory=list)
 
 
 def _upload(api: Resources) -> Awaitable[Document]:
@@ -126,6 +129,7 @@ CASES = [
         {"workspace": [WS]},
         query={"type": "ATC", "offset": "0", "limit": "50"},
         expected=[Workspace.from_dict(WS)],
+        follow_ups=[({"workspace": []}, {"type": "ATC", "offset": "1", "limit": "50"})],
     ),
     Case(
         "createWorkspace",
@@ -383,12 +387,15 @@ async def test_operation(
         httpx_mock.add_response(status_code=case.status, json=case.response)
     else:
         httpx_mock.add_response(status_code=case.status)
+    for follow_up, _ in case.follow_ups:
+        httpx_mock.add_response(status_code=case.status, json=follow_up)
 
     result = await case.call(api)
 
     assert result == case.expected
-    assert [c["operation"] for c in sender.calls] == [case.op]
-    (request,) = httpx_mock.get_requests()
+    assert [c["operation"] for c in sender.calls] == [case.op] * (1 + len(case.follow_ups))
+    request, *later = httpx_mock.get_requests()
+    assert [dict(r.url.params) for r in later] == [query for _, query in case.follow_ups]
     assert request.method == case.method
     assert request.url.host == "api.test"
     assert request.url.path == "/v2" + case.path

@@ -189,6 +189,7 @@ async def test_new_tag_appears_on_resources(
 ) -> None:
     resources = regenerated.Resources(sender)
     httpx_mock.add_response(json={"auditEvent": [{"id": "e1", "action": "view"}]})
+    httpx_mock.add_response(json={"auditEvent": []})  # the paginator confirms a short page
     events = await collect(resources.audit_events.list("ws1", page_size=10))
     assert [(e.id, e.action) for e in events] == [("e1", "view")]
     models = importlib.import_module("regen_pkg._generated.models")

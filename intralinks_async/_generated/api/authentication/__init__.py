@@ -11,6 +11,7 @@ from ...client import RequestSender
 from ...models.get_o_auth_token_body import GetOAuthTokenBody
 from ...models.o_auth_token import OAuthToken
 from ...models.revoke_o_auth_token_body import RevokeOAuthTokenBody
+from ...types import Unset
 from . import get_o_auth_token, revoke_o_auth_token
 
 

@@ -63,7 +63,7 @@ async def asyncio_detailed(
         body (RevokeOAuthTokenBody):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -99,7 +99,7 @@ async def asyncio(
         body (RevokeOAuthTokenBody):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from ...client import RequestSender
 from ...models.custom_field import CustomField
+from ...types import Unset
 from . import list_custom_fields
 
 
@@ -21,7 +22,7 @@ class CustomFieldsResource:
 
     async def list(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> builtins.list[CustomField]:

@@ -31,7 +31,7 @@ class DocumentsResource:
 
     async def list(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         folder_id: str | Unset = UNSET,
         headers: Mapping[str, str] | None = None,
@@ -46,7 +46,7 @@ class DocumentsResource:
 
     async def upload(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         body: UploadDocumentBody,
         headers: Mapping[str, str] | None = None,
@@ -61,8 +61,8 @@ class DocumentsResource:
 
     async def get(
         self,
-        workspace_id: str,
-        document_id: str,
+        workspace_id: str | Unset,
+        document_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> Document:
@@ -76,8 +76,8 @@ class DocumentsResource:
 
     async def update(
         self,
-        workspace_id: str,
-        document_id: str,
+        workspace_id: str | Unset,
+        document_id: str | Unset,
         *,
         body: Document,
         headers: Mapping[str, str] | None = None,
@@ -93,8 +93,8 @@ class DocumentsResource:
 
     async def delete(
         self,
-        workspace_id: str,
-        document_id: str,
+        workspace_id: str | Unset,
+        document_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -108,8 +108,8 @@ class DocumentsResource:
 
     def download(
         self,
-        workspace_id: str,
-        document_id: str,
+        workspace_id: str | Unset,
+        document_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:

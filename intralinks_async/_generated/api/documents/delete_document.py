@@ -12,7 +12,7 @@ import httpx
 
 from ... import errors
 from ...client import RequestSender, encode_path_param
-from ...types import Response
+from ...types import Response, Unset
 
 OPERATION = "deleteDocument"
 METHOD = "DELETE"
@@ -20,8 +20,8 @@ AUTHENTICATED = True
 
 
 def _path(
-    workspace_id: str,
-    document_id: str,
+    workspace_id: str | Unset,
+    document_id: str | Unset,
 ) -> str:
     return "/workspaces/{workspace_id}/documents/{document_id}".format(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
@@ -35,8 +35,8 @@ def _parse(response: httpx.Response) -> None:
 
 
 def _request(
-    workspace_id: str,
-    document_id: str,
+    workspace_id: str | Unset,
+    document_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -58,8 +58,8 @@ def _request(
 
 
 async def asyncio_detailed(
-    workspace_id: str,
-    document_id: str,
+    workspace_id: str | Unset,
+    document_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -73,7 +73,7 @@ async def asyncio_detailed(
         document_id (str):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -97,8 +97,8 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    workspace_id: str,
-    document_id: str,
+    workspace_id: str | Unset,
+    document_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -112,7 +112,7 @@ async def asyncio(
         document_id (str):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

@@ -13,6 +13,7 @@ from ... import errors
 from ...client import RequestSender, encode_path_param
 from ...types import (
     DownloadStream,
+    Unset,
 )
 
 OPERATION = "downloadDocument"
@@ -21,8 +22,8 @@ AUTHENTICATED = True
 
 
 def _path(
-    workspace_id: str,
-    document_id: str,
+    workspace_id: str | Unset,
+    document_id: str | Unset,
 ) -> str:
     return "/workspaces/{workspace_id}/documents/{document_id}/download".format(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
@@ -50,8 +51,8 @@ async def _open_stream(
 
 
 def stream_detailed(
-    workspace_id: str,
-    document_id: str,
+    workspace_id: str | Unset,
+    document_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -65,7 +66,7 @@ def stream_detailed(
         document_id (str):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -89,8 +90,8 @@ async def _open_chunks(
 
 
 def stream(
-    workspace_id: str,
-    document_id: str,
+    workspace_id: str | Unset,
+    document_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -104,7 +105,7 @@ def stream(
         document_id (str):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

@@ -22,7 +22,7 @@ AUTHENTICATED = True
 
 
 def _path(
-    workspace_id: str,
+    workspace_id: str | Unset,
 ) -> str:
     return "/workspaces/{workspace_id}/documents".format(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
@@ -52,7 +52,7 @@ def _parse(response: httpx.Response) -> list[Document]:
 
 
 def _request(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     folder_id: str | Unset = UNSET,
@@ -76,7 +76,7 @@ def _request(
 
 
 async def asyncio_detailed(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     folder_id: str | Unset = UNSET,
@@ -91,7 +91,7 @@ async def asyncio_detailed(
         folder_id (str | Unset):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -114,7 +114,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     folder_id: str | Unset = UNSET,
@@ -129,7 +129,7 @@ async def asyncio(
         folder_id (str | Unset):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

@@ -14,7 +14,7 @@ from ... import errors
 from ...client import RequestSender, encode_path_param
 from ...models.document import Document
 from ...models.upload_document_body import UploadDocumentBody
-from ...types import Response, encode_multipart
+from ...types import Response, Unset, encode_multipart
 
 OPERATION = "uploadDocument"
 METHOD = "POST"
@@ -22,7 +22,7 @@ AUTHENTICATED = True
 
 
 def _path(
-    workspace_id: str,
+    workspace_id: str | Unset,
 ) -> str:
     return "/workspaces/{workspace_id}/documents".format(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
@@ -44,7 +44,7 @@ def _parse(response: httpx.Response) -> Document:
 
 
 def _request(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     body: UploadDocumentBody,
@@ -73,7 +73,7 @@ def _request(
 
 
 async def asyncio_detailed(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     body: UploadDocumentBody,
@@ -88,7 +88,7 @@ async def asyncio_detailed(
         body (UploadDocumentBody):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -111,7 +111,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     body: UploadDocumentBody,
@@ -126,7 +126,7 @@ async def asyncio(
         body (UploadDocumentBody):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from ...client import RequestSender
 from ...models.folder import Folder
+from ...types import Unset
 from . import create_folder, delete_folder, get_folder, list_folders, update_folder
 
 
@@ -21,7 +22,7 @@ class FoldersResource:
 
     async def list(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> builtins.list[Folder]:
@@ -34,7 +35,7 @@ class FoldersResource:
 
     async def create(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         body: Folder,
         headers: Mapping[str, str] | None = None,
@@ -49,8 +50,8 @@ class FoldersResource:
 
     async def get(
         self,
-        workspace_id: str,
-        folder_id: str,
+        workspace_id: str | Unset,
+        folder_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> Folder:
@@ -64,8 +65,8 @@ class FoldersResource:
 
     async def update(
         self,
-        workspace_id: str,
-        folder_id: str,
+        workspace_id: str | Unset,
+        folder_id: str | Unset,
         *,
         body: Folder,
         headers: Mapping[str, str] | None = None,
@@ -81,8 +82,8 @@ class FoldersResource:
 
     async def delete(
         self,
-        workspace_id: str,
-        folder_id: str,
+        workspace_id: str | Unset,
+        folder_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> None:

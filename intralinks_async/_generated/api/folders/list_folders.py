@@ -22,7 +22,7 @@ AUTHENTICATED = True
 
 
 def _path(
-    workspace_id: str,
+    workspace_id: str | Unset,
 ) -> str:
     return "/workspaces/{workspace_id}/folders".format(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
@@ -39,7 +39,7 @@ def _parse(response: httpx.Response) -> list[Folder]:
 
 
 def _request(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -60,7 +60,7 @@ def _request(
 
 
 async def asyncio_detailed(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -73,7 +73,7 @@ async def asyncio_detailed(
         workspace_id (str):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -95,7 +95,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -108,7 +108,7 @@ async def asyncio(
         workspace_id (str):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

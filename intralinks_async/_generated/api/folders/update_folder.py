@@ -13,7 +13,7 @@ import httpx
 from ... import errors
 from ...client import RequestSender, encode_path_param
 from ...models.folder import Folder
-from ...types import Response
+from ...types import Response, Unset
 
 OPERATION = "updateFolder"
 METHOD = "PUT"
@@ -21,8 +21,8 @@ AUTHENTICATED = True
 
 
 def _path(
-    workspace_id: str,
-    folder_id: str,
+    workspace_id: str | Unset,
+    folder_id: str | Unset,
 ) -> str:
     return "/workspaces/{workspace_id}/folders/{folder_id}".format(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
@@ -38,8 +38,8 @@ def _parse(response: httpx.Response) -> Folder:
 
 
 def _request(
-    workspace_id: str,
-    folder_id: str,
+    workspace_id: str | Unset,
+    folder_id: str | Unset,
     *,
     client: RequestSender,
     body: Folder,
@@ -64,8 +64,8 @@ def _request(
 
 
 async def asyncio_detailed(
-    workspace_id: str,
-    folder_id: str,
+    workspace_id: str | Unset,
+    folder_id: str | Unset,
     *,
     client: RequestSender,
     body: Folder,
@@ -81,7 +81,7 @@ async def asyncio_detailed(
         body (Folder):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -105,8 +105,8 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    workspace_id: str,
-    folder_id: str,
+    workspace_id: str | Unset,
+    folder_id: str | Unset,
     *,
     client: RequestSender,
     body: Folder,
@@ -122,7 +122,7 @@ async def asyncio(
         body (Folder):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

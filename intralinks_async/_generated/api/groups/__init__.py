@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from ...client import RequestSender
 from ...models.group import Group
 from ...models.user import User
+from ...types import Unset
 from . import (
     add_group_member,
     create_group,
@@ -30,7 +31,7 @@ class GroupsResource:
 
     async def list(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> builtins.list[Group]:
@@ -43,7 +44,7 @@ class GroupsResource:
 
     async def create(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         body: Group,
         headers: Mapping[str, str] | None = None,
@@ -58,8 +59,8 @@ class GroupsResource:
 
     async def get(
         self,
-        workspace_id: str,
-        group_id: str,
+        workspace_id: str | Unset,
+        group_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> Group:
@@ -73,8 +74,8 @@ class GroupsResource:
 
     async def update(
         self,
-        workspace_id: str,
-        group_id: str,
+        workspace_id: str | Unset,
+        group_id: str | Unset,
         *,
         body: Group,
         headers: Mapping[str, str] | None = None,
@@ -90,8 +91,8 @@ class GroupsResource:
 
     async def delete(
         self,
-        workspace_id: str,
-        group_id: str,
+        workspace_id: str | Unset,
+        group_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -105,8 +106,8 @@ class GroupsResource:
 
     async def list_members(
         self,
-        workspace_id: str,
-        group_id: str,
+        workspace_id: str | Unset,
+        group_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> builtins.list[User]:
@@ -120,8 +121,8 @@ class GroupsResource:
 
     async def add_member(
         self,
-        workspace_id: str,
-        group_id: str,
+        workspace_id: str | Unset,
+        group_id: str | Unset,
         *,
         body: User,
         headers: Mapping[str, str] | None = None,

@@ -13,7 +13,7 @@ import httpx
 from ... import errors
 from ...client import RequestSender, encode_path_param
 from ...models.user import User
-from ...types import Response
+from ...types import Response, Unset
 
 OPERATION = "addGroupMember"
 METHOD = "POST"
@@ -21,8 +21,8 @@ AUTHENTICATED = True
 
 
 def _path(
-    workspace_id: str,
-    group_id: str,
+    workspace_id: str | Unset,
+    group_id: str | Unset,
 ) -> str:
     return "/workspaces/{workspace_id}/groups/{group_id}/members".format(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
@@ -36,8 +36,8 @@ def _parse(response: httpx.Response) -> None:
 
 
 def _request(
-    workspace_id: str,
-    group_id: str,
+    workspace_id: str | Unset,
+    group_id: str | Unset,
     *,
     client: RequestSender,
     body: User,
@@ -62,8 +62,8 @@ def _request(
 
 
 async def asyncio_detailed(
-    workspace_id: str,
-    group_id: str,
+    workspace_id: str | Unset,
+    group_id: str | Unset,
     *,
     client: RequestSender,
     body: User,
@@ -79,7 +79,7 @@ async def asyncio_detailed(
         body (User):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -104,8 +104,8 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    workspace_id: str,
-    group_id: str,
+    workspace_id: str | Unset,
+    group_id: str | Unset,
     *,
     client: RequestSender,
     body: User,
@@ -121,7 +121,7 @@ async def asyncio(
         body (User):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

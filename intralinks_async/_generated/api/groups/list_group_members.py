@@ -22,8 +22,8 @@ AUTHENTICATED = True
 
 
 def _path(
-    workspace_id: str,
-    group_id: str,
+    workspace_id: str | Unset,
+    group_id: str | Unset,
 ) -> str:
     return "/workspaces/{workspace_id}/groups/{group_id}/members".format(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
@@ -41,8 +41,8 @@ def _parse(response: httpx.Response) -> list[User]:
 
 
 def _request(
-    workspace_id: str,
-    group_id: str,
+    workspace_id: str | Unset,
+    group_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -64,8 +64,8 @@ def _request(
 
 
 async def asyncio_detailed(
-    workspace_id: str,
-    group_id: str,
+    workspace_id: str | Unset,
+    group_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -79,7 +79,7 @@ async def asyncio_detailed(
         group_id (str):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -102,8 +102,8 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    workspace_id: str,
-    group_id: str,
+    workspace_id: str | Unset,
+    group_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -117,7 +117,7 @@ async def asyncio(
         group_id (str):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

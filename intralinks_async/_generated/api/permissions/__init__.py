@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from ...client import RequestSender
 from ...models.permission import Permission
+from ...types import Unset
 from . import create_permission, list_permissions
 
 
@@ -21,7 +22,7 @@ class PermissionsResource:
 
     async def list(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> builtins.list[Permission]:
@@ -34,7 +35,7 @@ class PermissionsResource:
 
     async def create(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         body: Permission,
         headers: Mapping[str, str] | None = None,

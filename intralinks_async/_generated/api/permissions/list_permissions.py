@@ -22,7 +22,7 @@ AUTHENTICATED = True
 
 
 def _path(
-    workspace_id: str,
+    workspace_id: str | Unset,
 ) -> str:
     return "/workspaces/{workspace_id}/permissions".format(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
@@ -39,7 +39,7 @@ def _parse(response: httpx.Response) -> list[Permission]:
 
 
 def _request(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -60,7 +60,7 @@ def _request(
 
 
 async def asyncio_detailed(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -74,7 +74,7 @@ async def asyncio_detailed(
         workspace_id (str):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -96,7 +96,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     headers: Mapping[str, str] | None = None,
@@ -110,7 +110,7 @@ async def asyncio(
         workspace_id (str):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

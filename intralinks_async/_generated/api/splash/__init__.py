@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from ...client import RequestSender
 from ...models.splash import Splash
+from ...types import Unset
 from . import get_splash, update_splash
 
 
@@ -20,7 +21,7 @@ class SplashResource:
 
     async def get(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> Splash:
@@ -33,7 +34,7 @@ class SplashResource:
 
     async def update(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         body: Splash,
         headers: Mapping[str, str] | None = None,

@@ -58,7 +58,7 @@ class WorkspacesResource:
 
     async def get(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> Workspace:
@@ -71,7 +71,7 @@ class WorkspacesResource:
 
     async def update(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         body: Workspace,
         headers: Mapping[str, str] | None = None,
@@ -86,7 +86,7 @@ class WorkspacesResource:
 
     async def delete(
         self,
-        workspace_id: str,
+        workspace_id: str | Unset,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> None:

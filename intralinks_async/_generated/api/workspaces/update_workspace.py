@@ -13,7 +13,7 @@ import httpx
 from ... import errors
 from ...client import RequestSender, encode_path_param
 from ...models.workspace import Workspace
-from ...types import Response
+from ...types import Response, Unset
 
 OPERATION = "updateWorkspace"
 METHOD = "PUT"
@@ -21,7 +21,7 @@ AUTHENTICATED = True
 
 
 def _path(
-    workspace_id: str,
+    workspace_id: str | Unset,
 ) -> str:
     return "/workspaces/{workspace_id}".format(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
@@ -36,7 +36,7 @@ def _parse(response: httpx.Response) -> Workspace:
 
 
 def _request(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     body: Workspace,
@@ -60,7 +60,7 @@ def _request(
 
 
 async def asyncio_detailed(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     body: Workspace,
@@ -75,7 +75,7 @@ async def asyncio_detailed(
         body (Workspace):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 
@@ -98,7 +98,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    workspace_id: str,
+    workspace_id: str | Unset,
     *,
     client: RequestSender,
     body: Workspace,
@@ -113,7 +113,7 @@ async def asyncio(
         body (Workspace):
 
     Raises:
-        ValueError: If a path parameter is empty, ".", ".." or contains control characters.
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
         intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
         intralinks_async.errors.APIConnectionError: If the request could not be completed.
 

@@ -1,0 +1,1 @@
+"""Modules that ``test_contract_typing.py`` type-checks with ``mypy --strict`` (never run)."""
