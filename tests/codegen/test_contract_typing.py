@@ -29,7 +29,8 @@ def _marked_lines(path: Path) -> set[int]:
 @pytest.mark.slow
 def test_contract_is_mypy_strict_clean(pytestconfig: pytest.Config) -> None:
     contract, wrong = CASES / "contract.py", CASES / "wrong.py"
-    cache_dir = pytestconfig.cache.mkdir("codegen-contract-mypy") if pytestconfig.cache else None
+    cache = getattr(pytestconfig, "cache", None)  # absent under `-p no:cacheprovider`
+    cache_dir = cache.mkdir("codegen-contract-mypy") if cache is not None else None
     result = subprocess.run(
         [
             sys.executable,
