@@ -15,14 +15,13 @@ Rules (see DESIGN.md, "Retries"):
 
 from __future__ import annotations
 
-import email.utils
-import math
 import random
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
+
+from intralinks_async.errors import parse_retry_after
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -50,24 +49,6 @@ _NOT_RETRYABLE: tuple[type[Exception], ...] = (httpx.UnsupportedProtocol, httpx.
 def never_sent(exc: BaseException) -> bool:
     """True when ``exc`` proves the request never reached the server."""
     return isinstance(exc, _NEVER_SENT)
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Parse ``Retry-After`` (delta seconds or HTTP date) into seconds >= 0, or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if math.isnan(seconds) or math.isinf(seconds):
-        return None
-    return max(0.0, seconds)
 
 
 @dataclass(frozen=True, slots=True)
