@@ -67,6 +67,8 @@ except PackageNotFoundError:  # pragma: no cover (running from a source tree)
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*$")
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _JSON_TYPE = "application/json"
+_AUTHORIZATION = b"Authorization"
+_AUTHORIZATION_LOWER = b"authorization"
 
 QueryParams = Mapping[str, Any]
 RequestHook = Callable[[httpx.Request], Awaitable[None]]
@@ -329,6 +331,7 @@ class IntralinksClient(Resources):
         ]
         self._default_headers = self._merge_headers(default_headers, headers)
         self._default_headers_obj = httpx.Headers(self._default_headers)
+        self._append_authorization = "Authorization" not in self._default_headers_obj
         super().__init__(self)
 
     @staticmethod
@@ -609,17 +612,36 @@ class IntralinksClient(Resources):
     ) -> httpx.Request:
         if _SAFE_PATH.match(path):
             url = httpx.URL.__new__(httpx.URL)
-            url._uri_reference = self._base_ref._replace(
-                path=self._base_path + path, query=_encode_query(params) if params else None
+            ref = self._base_ref
+            # The parsed base with path and query replaced (the tuple's own constructor:
+            # a third of the cost of NamedTuple._replace).
+            url._uri_reference = type(ref)(
+                ref.scheme,
+                ref.userinfo,
+                ref.host,
+                ref.port,
+                self._base_path + path,
+                _encode_query(params) if params else None,
+                ref.fragment,
             )
         else:  # let httpx percent-encode whatever the caller passed
             url = httpx.URL(self._base_str + path, params=params)
         if headers:
             request_headers = httpx.Headers(self._merge_headers(self._default_headers, headers))
+            if authorization is not None:
+                request_headers["Authorization"] = authorization
+        elif authorization is not None and self._append_authorization:
+            # No default header is named Authorization, so the token is appended to a
+            # copy of their normalised entries: what Headers.__setitem__ would produce,
+            # without its scan of the list.
+            request_headers = httpx.Headers(self._default_headers_obj)
+            request_headers._list.append(
+                (_AUTHORIZATION, _AUTHORIZATION_LOWER, authorization.encode("utf-8"))
+            )
         else:
             request_headers = httpx.Headers(self._default_headers_obj)  # cheap list copy
-        if authorization is not None:
-            request_headers["Authorization"] = authorization
+            if authorization is not None:
+                request_headers["Authorization"] = authorization
         stream: httpx.AsyncByteStream | httpx.ByteStream
         if body.content is not None:
             stream = httpx.ByteStream(body.content)

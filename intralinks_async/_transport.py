@@ -272,7 +272,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         response = await self._start(request)
         return httpx.Response(
             response.status,
-            headers=response.raw_headers,
+            headers=_headers_from_raw(response.raw_headers),
             stream=_ResponseStream(response, request),
             extensions={"http_version": _HTTP_11, "reason_phrase": _reason(response)},
         )
@@ -291,7 +291,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise _map_error(exc, request) from exc
         result = httpx.Response(
             response.status,
-            headers=response.raw_headers,
+            headers=_headers_from_raw(response.raw_headers),
             stream=httpx.ByteStream(body),
             extensions={"http_version": _HTTP_11, "reason_phrase": _reason(response)},
             request=request,
@@ -310,6 +310,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def _headers_from_raw(raw: tuple[tuple[bytes, bytes], ...]) -> httpx.Headers:
+    """``httpx.Headers(raw)`` for aiohttp's raw (bytes, bytes) pairs, built directly.
+
+    httpx normalises each pair to (name, lowercased name, value); for bytes that is all
+    it does, so the entries are built here without its per-item type checks.
+    """
+    headers = httpx.Headers()
+    headers._list = [(name, name.lower(), value) for name, value in raw]
+    return headers
 
 
 def _reason(response: aiohttp.ClientResponse) -> bytes:
