@@ -22,6 +22,7 @@ import httpx
 
 __all__ = [
     "APIConnectionError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -32,6 +33,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ServiceUnavailableError",
     "UnprocessableEntityError",
     "araise_for_status",
     "make_status_error",
@@ -130,12 +132,16 @@ class APIConnectionError(IntralinksError):
         method: str | None = None,
         url: str | httpx.URL | None = None,
         attempts: int = 1,
+        outcome_unknown: bool = False,
     ) -> None:
         self.message = redact_text(message)
         self.operation = operation
         self.method = method
         self.url = redact_url(url)
         self.attempts = attempts
+        #: True when the connection broke after the request body began to leave this
+        #: process: a non-idempotent request (an upload) may or may not have taken effect.
+        self.outcome_unknown = outcome_unknown
         where = " ".join(p for p in (method, self.url) if p)
         parts = [self.message]
         if where:
@@ -160,6 +166,46 @@ class APITimeoutError(APIConnectionError):
         attempts: int = 1,
     ) -> None:
         super().__init__(message, operation=operation, method=method, url=url, attempts=attempts)
+
+
+class APIResponseValidationError(IntralinksError):
+    """A 2xx answer whose body is not what the operation documents (malformed, wrong shape,
+    unparsable field values, or larger than the client's body size limit)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        status_code: int | None = None,
+        body: str | None = None,
+    ) -> None:
+        self.message = redact_text(message)
+        self.operation = operation
+        self.status_code = status_code
+        self.body = None if body is None else _clip(redact_text(body), 500)
+        parts = [self.message]
+        if status_code is not None:
+            parts.append(f"(HTTP {status_code})")
+        if operation:
+            parts.append(f"(operation {operation})")
+        super().__init__(" ".join(parts))
+
+
+class ServiceUnavailableError(IntralinksError):
+    """The service stayed unavailable (5xx, connection failures) longer than the client's
+    outage patience; ``since`` is when the outage began (``time.time()`` seconds)."""
+
+    def __init__(
+        self, message: str, *, operation: str | None = None, since: float | None = None
+    ) -> None:
+        self.message = redact_text(message)
+        self.operation = operation
+        self.since = since
+        parts = [self.message]
+        if operation:
+            parts.append(f"(operation {operation})")
+        super().__init__(" ".join(parts))
 
 
 class APIStatusError(IntralinksError):

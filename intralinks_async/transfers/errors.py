@@ -8,6 +8,7 @@ __all__ = [
     "DocumentChangedError",
     "IntegrityError",
     "JournalError",
+    "JournalLockedError",
     "JournalMismatchError",
     "RemoteConflictError",
     "SkippedEntryError",
@@ -50,6 +51,10 @@ class SkippedEntryError(TransferError):
 
 class JournalError(TransferError):
     """The journal file cannot be used (not a journal, unreadable)."""
+
+
+class JournalLockedError(JournalError):
+    """The journal is in use by another migration (another process holds its lock)."""
 
 
 class JournalMismatchError(JournalError):
