@@ -3,7 +3,8 @@
 # templates and run `make generate`.
 """A client library for accessing Intralinks API (generated layer)."""
 
+from intralinks_async._core.sender import RequestSender
+
 from .api import Resources
-from .client import RequestSender
 
 __all__ = ("RequestSender", "Resources")

@@ -252,7 +252,7 @@ def test_large_payload_spanning_chunks_round_trips(kind: str) -> None:
 
 
 def test_boundary_redrawn_when_in_memory_data_contains_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from intralinks_async._generated import types as gen_types
+    from intralinks_async._core import multipart as gen_types
 
     drawn = iter(["a" * 32, "b" * 32])
     monkeypatch.setattr(gen_types.secrets, "token_hex", lambda n: next(drawn))

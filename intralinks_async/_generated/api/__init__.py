@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from ..client import RequestSender
+from intralinks_async._core.sender import RequestSender
+
 from .authentication import AuthenticationResource
 from .custom_fields import CustomFieldsResource
 from .documents import DocumentsResource

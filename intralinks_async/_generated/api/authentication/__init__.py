@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ...client import RequestSender
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Unset
+
 from ...models.get_o_auth_token_body import GetOAuthTokenBody
 from ...models.o_auth_token import OAuthToken
 from ...models.revoke_o_auth_token_body import RevokeOAuthTokenBody
-from ...types import Unset
 from . import get_o_auth_token, revoke_o_auth_token
 
 

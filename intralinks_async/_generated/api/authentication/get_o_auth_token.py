@@ -9,12 +9,12 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Response
 
 from ... import errors
-from ...client import RequestSender
 from ...models.get_o_auth_token_body import GetOAuthTokenBody
 from ...models.o_auth_token import OAuthToken
-from ...types import Response
 
 OPERATION = "getOAuthToken"
 METHOD = "POST"

@@ -9,11 +9,11 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Response
 
 from ... import errors
-from ...client import RequestSender
 from ...models.revoke_o_auth_token_body import RevokeOAuthTokenBody
-from ...types import Response
 
 OPERATION = "revokeOAuthToken"
 METHOD = "POST"

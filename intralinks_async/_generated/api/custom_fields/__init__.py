@@ -8,9 +8,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 
-from ...client import RequestSender
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Unset
+
 from ...models.custom_field import CustomField
-from ...types import Unset
 from . import list_custom_fields
 
 

@@ -9,7 +9,9 @@ import builtins
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 
-from ...client import RequestSender
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Unset
+
 from ...models.document import Document
 from ...models.upload_document_body import UploadDocumentBody
 from ...types import UNSET, Unset

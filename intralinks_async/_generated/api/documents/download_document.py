@@ -9,12 +9,10 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from intralinks_async._core.sender import RequestSender, encode_path_param
+from intralinks_async._core.types import DownloadStream, Unset
+
 from ... import errors
-from ...client import RequestSender, encode_path_param
-from ...types import (
-    DownloadStream,
-    Unset,
-)
 
 OPERATION = "downloadDocument"
 METHOD = "GET"

@@ -9,12 +9,13 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
+from intralinks_async._core.sender import RequestSender, encode_path_param
+from intralinks_async._core.types import UNSET, Response, Unset
 
 from ... import errors
-from ...client import RequestSender, encode_path_param
 from ...models.document import Document
 from ...models.list_documents_response_200 import ListDocumentsResponse200
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Unset
 
 OPERATION = "listDocuments"
 METHOD = "GET"

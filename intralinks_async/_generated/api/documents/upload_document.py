@@ -5,16 +5,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
+from intralinks_async._core.multipart import BodyContent, encode_multipart
+from intralinks_async._core.sender import RequestSender, encode_path_param
+from intralinks_async._core.types import Response, Unset
 
 from ... import errors
-from ...client import RequestSender, encode_path_param
 from ...models.document import Document
 from ...models.upload_document_body import UploadDocumentBody
-from ...types import Response, Unset, encode_multipart
 
 OPERATION = "uploadDocument"
 METHOD = "POST"
@@ -60,7 +61,7 @@ def _request(
     )
     multipart = encode_multipart(body.to_multipart())
     request_headers.update(multipart.headers)
-    content: bytes | AsyncIterator[bytes] | None = multipart.content
+    content: BodyContent | None = multipart.content
     return client.request(
         METHOD,
         path,

@@ -8,9 +8,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 
-from ...client import RequestSender
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Unset
+
 from ...models.folder import Folder
-from ...types import Unset
 from . import create_folder, delete_folder, get_folder, list_folders, update_folder
 
 

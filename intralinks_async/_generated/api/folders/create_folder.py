@@ -9,11 +9,11 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
+from intralinks_async._core.sender import RequestSender, encode_path_param
+from intralinks_async._core.types import Response, Unset
 
 from ... import errors
-from ...client import RequestSender, encode_path_param
 from ...models.folder import Folder
-from ...types import Response, Unset
 
 OPERATION = "createFolder"
 METHOD = "POST"

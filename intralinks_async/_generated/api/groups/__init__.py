@@ -8,10 +8,11 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 
-from ...client import RequestSender
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Unset
+
 from ...models.group import Group
 from ...models.user import User
-from ...types import Unset
 from . import (
     add_group_member,
     create_group,

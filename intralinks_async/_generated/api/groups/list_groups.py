@@ -9,12 +9,13 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
+from intralinks_async._core.sender import RequestSender, encode_path_param
+from intralinks_async._core.types import Response, Unset
 
 from ... import errors
-from ...client import RequestSender, encode_path_param
 from ...models.group import Group
 from ...models.list_groups_response_200 import ListGroupsResponse200
-from ...types import Response, Unset
+from ...types import Unset
 
 OPERATION = "listGroups"
 METHOD = "GET"

@@ -8,9 +8,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 
-from ...client import RequestSender
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Unset
+
 from ...models.permission import Permission
-from ...types import Unset
 from . import create_permission, list_permissions
 
 

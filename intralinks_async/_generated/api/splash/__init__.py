@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ...client import RequestSender
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Unset
+
 from ...models.splash import Splash
-from ...types import Unset
 from . import get_splash, update_splash
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Unset
 from intralinks_async.pagination import AsyncPaginator
 
-from ...client import RequestSender
 from ...models.workspace import Workspace
 from ...types import UNSET, Unset
 from . import create_workspace, delete_workspace, get_workspace, list_workspaces, update_workspace

@@ -9,11 +9,11 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import Response
 
 from ... import errors
-from ...client import RequestSender
 from ...models.workspace import Workspace
-from ...types import Response
 
 OPERATION = "createWorkspace"
 METHOD = "POST"

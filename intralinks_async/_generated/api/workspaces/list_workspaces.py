@@ -9,12 +9,13 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
+from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.types import UNSET, Response, Unset
 
 from ... import errors
-from ...client import RequestSender
 from ...models.list_workspaces_response_200 import ListWorkspacesResponse200
 from ...models.workspace import Workspace
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Unset
 
 OPERATION = "listWorkspaces"
 METHOD = "GET"
