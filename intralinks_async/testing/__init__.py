@@ -46,6 +46,17 @@ Inspecting and steering (``app.state.emulator``, an :class:`Emulator`):
 
 ``create_app(max_page_size=N)`` caps ``limit`` silently, as real APIs do.
 
+Throttling (API requests only, never ``/oauth/*``): ``create_app(rate_limit=100)`` or
+``rate_limit=RateLimit(rate=100, burst=20, retry_after=1)`` answers requests beyond a
+token bucket with 429 + ``Retry-After`` (``rate_limiter.throttled`` counts them);
+``create_app(outage=Outage(duration=4, kind="503"|"drop", after=10))`` or, at runtime,
+``emulator.outage(4.0, "drop", operations={"uploadDocument"})`` fails requests in a time
+window without processing them (``outages.served[kind]``).
+
+Importing this package needs nothing optional: the names below are loaded on first
+use, and a missing extra then raises :class:`ImportError` naming
+``pip install 'intralinks-async[emulator]'``.
+
 Faults (``fault_rate``, ``fault_seed``, ``retry_after``): see :mod:`._faults`; a dropped
 response surfaces in-process as :class:`EmulatedDisconnect` (an
 ``httpx.RemoteProtocolError``) and over a socket as a connection closed mid-body.
@@ -53,16 +64,55 @@ response surfaces in-process as :class:`EmulatedDisconnect` (an
 
 from __future__ import annotations
 
-from ._app import create_app
-from ._emulator import Emulator
-from ._faults import EmulatedDisconnect
-from ._server import serve, serve_in_subprocess, serve_in_thread
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._throttle import Outage, RateLimit
+
+if TYPE_CHECKING:
+    from ._app import create_app
+    from ._emulator import Emulator
+    from ._faults import EmulatedDisconnect
+    from ._server import serve, serve_in_subprocess, serve_in_thread
 
 __all__ = [
     "EmulatedDisconnect",
     "Emulator",
+    "Outage",
+    "RateLimit",
     "create_app",
     "serve",
     "serve_in_subprocess",
     "serve_in_thread",
 ]
+
+EXTRA_HINT = "pip install 'intralinks-async[emulator]'"
+
+_LAZY = {
+    "create_app": "._app",
+    "Emulator": "._emulator",
+    "EmulatedDisconnect": "._faults",
+    "serve": "._server",
+    "serve_in_subprocess": "._server",
+    "serve_in_thread": "._server",
+}
+
+_OPTIONAL = ("starlette", "uvicorn", "multipart", "python_multipart")
+
+
+def __getattr__(name: str) -> Any:
+    """Load the server-side names on first use (they need the ``emulator`` extra)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        value = getattr(importlib.import_module(module, __name__), name)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] in _OPTIONAL:
+            raise ImportError(
+                f"the Intralinks emulator needs the 'emulator' extra ({exc.name} is "
+                f"missing): {EXTRA_HINT}"
+            ) from exc
+        raise
+    globals()[name] = value
+    return value

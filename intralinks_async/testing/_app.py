@@ -15,34 +15,44 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from . import _errors
+from ._control import control_routes
 from ._emulator import Emulator
-from ._faults import DroppedResponse
+from ._faults import RAW_SEND_KEY, DroppedResponse, drop_connection
 from ._handlers import ROUTES, Handler
 from ._oauth import AuthFailure, OAuthError
+from ._throttle import Outage, RateLimit
 from ._validation import read_body
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _api_endpoint(emu: Emulator, handlers: Mapping[str, tuple[str, Handler]]) -> Endpoint:
-    """One endpoint per path: count, fault, delay, authenticate, dispatch by method."""
+    """One endpoint per path: count, throttle, fault, delay, authenticate, dispatch."""
     requests = emu.requests
     faults = emu.faults
     oauth = emu.oauth
+    outages = emu.outages
+    limiter = emu.rate_limiter
 
     async def endpoint(request: Request) -> Response:
         method = request.method
         operation, handler = handlers["GET" if method == "HEAD" else method]
         requests[operation] += 1
-        fault = faults.draw(operation)
+        refusal = _front_door(emu, outages.check(operation), limiter.acquire)
+        fault = faults.draw(operation) if refusal is None else None
         if emu.latency > 0:
             await anyio.sleep(emu.latency)
-        if fault == "429" or fault == "503":
+        if refusal == "drop":
+            return await drop_connection(request)
+        if refusal is not None or fault == "429" or fault == "503":
             with contextlib.suppress(ClientDisconnect):
                 async for _ in request.stream():  # keep the connection reusable
                     pass
+            if isinstance(refusal, Response):
+                return refusal
             return (
                 _errors.rate_limited(emu.retry_after) if fault == "429" else _errors.unavailable()
             )
@@ -62,6 +72,19 @@ def _api_endpoint(emu: Emulator, handlers: Mapping[str, tuple[str, Handler]]) ->
         return response
 
     return endpoint
+
+
+def _front_door(
+    emu: Emulator, outage: Outage | None, acquire: Callable[[], int | None]
+) -> Response | str | None:
+    """What the gateway answers before the API sees the request: an outage, then the rate
+    limit (a request refused by an outage takes no token). ``"drop"``: close the connection."""
+    if outage is not None:
+        return "drop" if outage.kind == "drop" else _errors.unavailable(outage.retry_after)
+    wait = acquire()
+    if wait is not None:
+        return _errors.rate_limited(wait)
+    return None
 
 
 def _token_endpoint(emu: Emulator) -> Endpoint:
@@ -171,6 +194,16 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return _errors.not_found("resource", request.url.path).response
 
 
+class EmulatorApp(Starlette):
+    """The emulator's Starlette app; keeps the server's ``send`` so an outage can drop
+    a connection without answering."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection event."""
+        scope[RAW_SEND_KEY] = send
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     *,
     clients: Mapping[str, str] | None = None,
@@ -182,6 +215,8 @@ def create_app(
     data_dir: str | os.PathLike[str] | None = None,
     retry_after: int = 1,
     max_page_size: int | None = None,
+    rate_limit: RateLimit | float | None = None,
+    outage: Outage | None = None,
 ) -> Starlette:
     """Build an emulator ASGI app; its state is ``app.state.emulator`` (an :class:`Emulator`).
 
@@ -192,7 +227,10 @@ def create_app(
     request; ``data_dir`` holds document content (a temporary directory by default);
     ``retry_after`` is the ``Retry-After`` value (seconds) of injected 429s;
     ``max_page_size`` caps ``limit`` silently (and is the default page size), as real
-    APIs do, so that clients relying on "a short page is the last page" are caught.
+    APIs do, so that clients relying on "a short page is the last page" are caught;
+    ``rate_limit`` (requests/s, or a :class:`RateLimit` with ``burst`` and
+    ``retry_after``) answers API requests beyond a token bucket with 429 + Retry-After;
+    ``outage`` (an :class:`Outage`) fails API requests during a time window.
     """
     emu = Emulator(
         clients=clients,
@@ -204,6 +242,8 @@ def create_app(
         data_dir=data_dir,
         retry_after=retry_after,
         max_page_size=max_page_size,
+        rate_limit=rate_limit,
+        outage=outage,
     )
     by_path: dict[str, dict[str, tuple[str, Handler]]] = {}
     for method, path, operation, handler in ROUTES:
@@ -217,7 +257,8 @@ def create_app(
         Route(path, _api_endpoint(emu, handlers), methods=list(handlers))
         for path, handlers in by_path.items()
     ]
-    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    routes += control_routes(emu)
+    app = EmulatorApp(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
     # No 307 from "/workspaces/" to "/workspaces": an empty id must be a 404, not quietly
     # become another operation.
     app.router.redirect_slashes = False

@@ -34,7 +34,58 @@ def add_parser(subparsers: Any) -> None:
         "--fault-seed", type=int, default=None, help="seed for deterministic faults"
     )
     parser.add_argument(
-        "--retry-after", type=int, default=1, help="Retry-After seconds on injected 429s"
+        "--retry-after",
+        type=_retry_after,
+        default=1,
+        metavar="SECONDS|auto",
+        help="Retry-After on 429s (rate limit and injected faults; default 1); auto: the "
+        "rate limit sends the time until its next token",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="REQ_PER_S",
+        help="token bucket in front of the API (not /oauth/*): 429 + Retry-After beyond it",
+    )
+    parser.add_argument(
+        "--burst",
+        type=float,
+        default=None,
+        help="token bucket size for --rate-limit (default: one second's worth)",
+    )
+    parser.add_argument(
+        "--outage-for",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="fail API requests for this long (nothing is processed meanwhile)",
+    )
+    parser.add_argument(
+        "--outage-after",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="start the outage this long after the first API request (default 0)",
+    )
+    parser.add_argument(
+        "--outage-kind",
+        choices=("503", "drop"),
+        default="503",
+        help="503: an HTML gateway page; drop: the connection is closed unanswered",
+    )
+    parser.add_argument(
+        "--outage-retry-after",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="Retry-After on the outage's 503s (default: none)",
+    )
+    parser.add_argument(
+        "--outage-operations",
+        default=None,
+        metavar="OP[,OP...]",
+        help="limit the outage to these operationIds (default: all)",
     )
     parser.add_argument(
         "--latency", type=float, default=0.0, help="seconds added to every API request"
@@ -87,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         print("--fault-rate must be between 0 and 1", file=sys.stderr)
         return 2
     try:
+        throttling = _throttling(args)
         app = create_app(
             clients=clients,
             token_ttl=args.token_ttl,
@@ -95,8 +147,9 @@ def run(args: argparse.Namespace) -> int:
             fault_seed=args.fault_seed,
             latency=args.latency,
             data_dir=args.data_dir,
-            retry_after=args.retry_after,
+            retry_after=1 if args.retry_after is None else args.retry_after,
             max_page_size=args.max_page_size,
+            **throttling,
         )
     except ValueError as exc:
         print(f"invalid option: {exc}", file=sys.stderr)
@@ -109,3 +162,32 @@ def run(args: argparse.Namespace) -> int:
     finally:
         app.state.emulator.close()  # content files are useless without the in-memory state
     return 0
+
+
+def _throttling(args: argparse.Namespace) -> dict[str, Any]:
+    """``rate_limit`` / ``outage`` options of :func:`create_app` from the flags."""
+    from ._throttle import Outage, RateLimit
+
+    options: dict[str, Any] = {}
+    if args.rate_limit is not None:
+        options["rate_limit"] = RateLimit(args.rate_limit, args.burst, args.retry_after)
+    elif args.burst is not None:
+        raise ValueError("--burst needs --rate-limit")
+    if args.outage_for is not None:
+        ops = None
+        if args.outage_operations:
+            ops = frozenset(o.strip() for o in args.outage_operations.split(",") if o.strip())
+        options["outage"] = Outage(
+            args.outage_for, args.outage_kind, args.outage_after, ops, args.outage_retry_after
+        )
+    return options
+
+
+def _retry_after(text: str) -> int | None:
+    """``--retry-after``: whole seconds >= 0, or ``auto`` (``None``)."""
+    if text == "auto":
+        return None
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0 or 'auto'")
+    return value

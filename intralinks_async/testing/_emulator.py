@@ -12,6 +12,7 @@ from ._faults import FaultInjector
 from ._oauth import DEFAULT_CLIENTS, OAuthState
 from ._state import CUSTOM_FIELD_TYPES, DataRoom
 from ._storage import BlobStore
+from ._throttle import Outage, OutageSwitch, RateLimit, RateLimiter
 
 
 class Emulator:
@@ -22,7 +23,12 @@ class Emulator:
     * ``oauth.token_requests`` / ``oauth.tokens_issued``: ``Counter`` by grant type;
       ``oauth.revocations``; ``oauth.auth_failures`` by reason.
     * ``requests``: ``Counter`` of API requests by operationId (faulted ones included).
+    * ``total_requests``: every API request (throttled, faulted and failed ones included).
     * ``faults.injected``: ``Counter`` of faults served by kind (``429``, ``503``, ``drop``).
+    * ``rate_limiter.throttled`` / ``rate_limiter.admitted``: 429s served by the rate
+      limit / requests it let through; ``outages.served[kind]``: requests an outage failed.
+    * ``documents_created[folder_id]``: documents created per folder (API and seeding);
+      :meth:`duplicates` lists same-name documents in one folder.
     * ``room.workspaces``: the data itself (``WorkspaceRecord`` by id).
     """
 
@@ -38,6 +44,8 @@ class Emulator:
         data_dir: str | os.PathLike[str] | None = None,
         retry_after: int = 1,
         max_page_size: int | None = None,
+        rate_limit: RateLimit | float | None = None,
+        outage: Outage | None = None,
     ) -> None:
         if not latency >= 0:  # also refuses NaN
             raise ValueError("latency must be a number of seconds >= 0")
@@ -57,6 +65,26 @@ class Emulator:
         self.retry_after = retry_after
         self.max_page_size = max_page_size
         self.requests: Counter[str] = Counter()
+        self.rate_limiter = RateLimiter(RateLimit.coerce(rate_limit))
+        self.outages = OutageSwitch()
+        if outage is not None:
+            if not isinstance(outage, Outage):
+                raise TypeError("outage must be an Outage")
+            self.outages.schedule(outage)
+
+    @property
+    def total_requests(self) -> int:
+        """API requests received (``/oauth/*`` excluded), whatever their outcome."""
+        return self.requests.total()
+
+    @property
+    def documents_created(self) -> Counter[str]:
+        """Documents created per folder id since start (deleted ones still counted)."""
+        return self.room.documents_created
+
+    def duplicates(self, workspace_id: str | None = None) -> dict[tuple[str, str, str], int]:
+        """``{(workspace_id, folder_id, name): count}`` for names held by 2+ documents."""
+        return self.room.duplicates(workspace_id)
 
     # -- OAuth helpers ------------------------------------------------------------------
 
@@ -83,6 +111,33 @@ class Emulator:
     def inject_fault(self, kind: str, count: int = 1, *, operation: str | None = None) -> None:
         """Serve ``kind`` (``"429"``, ``"503"``, ``"drop"``) to the next ``count`` requests."""
         self.faults.inject(kind, count, operation=operation)
+
+    def outage(
+        self,
+        duration: float,
+        kind: str = "503",
+        *,
+        operations: Iterable[str] | None = None,
+        after: float = 0.0,
+        retry_after: int | None = None,
+    ) -> Outage:
+        """Fail API requests (of ``operations``) for ``duration`` s from now (+ ``after``).
+
+        ``kind`` is ``"503"`` or ``"drop"``; nothing is processed meanwhile. Returns the
+        scheduled :class:`Outage`; :meth:`end_outage` ends it early.
+        """
+        ops = None if operations is None else frozenset(operations)
+        spec = Outage(duration, kind, after, ops, retry_after)
+        self.outages.schedule(spec, now=True)
+        return spec
+
+    def end_outage(self) -> None:
+        """End every running or scheduled outage."""
+        self.outages.clear()
+
+    def set_rate_limit(self, limit: RateLimit | float | None) -> None:
+        """Change the rate limit at runtime (``None`` removes it); the bucket starts full."""
+        self.rate_limiter.configure(limit)
 
     # -- seeding ------------------------------------------------------------------------
 

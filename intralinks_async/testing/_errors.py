@@ -7,8 +7,8 @@ Which shape is used where (see ``docs/emulator.md``):
   plus ``WWW-Authenticate: Bearer error="invalid_token"``
 * 401/400 on ``/oauth/*``: ``{"error": {"code", "message", "subcode"}}``
 * 404 unknown id: ``{"status": {"code", "subcode", "message", "errorId"}, "errors": [...]}``
-* 429 fault: ``{"error": {"code", "message", "subcode"}}`` plus ``Retry-After``
-* 503 fault: an HTML gateway page (``text/html``)
+* 429 (fault or rate limit): ``{"error": {"code", "message", "subcode"}}`` plus ``Retry-After``
+* 503 (fault or outage): an HTML gateway page (``text/html``)
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ _GATEWAY_PAGE = (
 )
 
 
-def unavailable() -> Response:
+def unavailable(retry_after: int | None = None) -> Response:
     """503 as an HTML gateway page, as a load balancer in front of the API sends it."""
-    return HTMLResponse(_GATEWAY_PAGE, status_code=503)
+    headers = None if retry_after is None else {"Retry-After": str(retry_after)}
+    return HTMLResponse(_GATEWAY_PAGE, status_code=503, headers=headers)

@@ -25,18 +25,25 @@ import random
 from collections import Counter, deque
 from typing import Any
 
+import anyio.lowlevel
 import httpx
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 FAULT_KINDS = ("429", "503", "drop")
 
+# Where the emulator app keeps the server's own ``send`` (see ``_app.EmulatorApp``).
+RAW_SEND_KEY = "intralinks_emulator.raw_send"
+
 
 class EmulatedDisconnect(httpx.RemoteProtocolError):
     """Raised by the app to abort a response mid-body (a simulated broken connection)."""
 
-    def __init__(self) -> None:
-        super().__init__("emulator dropped the connection mid-response (injected fault)")
+    def __init__(
+        self, message: str = "emulator dropped the connection mid-response (injected fault)"
+    ) -> None:
+        super().__init__(message)
 
 
 class FaultInjector:
@@ -117,3 +124,20 @@ def _with_body_room(message: Message, fake_body: list[bytes]) -> Message:
     new["status"] = 200 if message["status"] == 204 else message["status"]
     new["headers"] = headers
     return new
+
+
+async def drop_connection(request: Request) -> Response:
+    """Close the client's connection without any answer (the request is not processed).
+
+    Over uvicorn the connection's transport is aborted; what the app returns afterwards
+    is discarded by the server. In-process (no transport) :class:`EmulatedDisconnect`
+    is raised, as a broken connection surfaces from a real httpx transport.
+    """
+    send = request.scope.get(RAW_SEND_KEY)
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None or not hasattr(transport, "abort"):
+        raise EmulatedDisconnect("emulator dropped the connection without answering (outage)")
+    transport.abort()
+    # One loop turn: the server sees the connection lost and ignores what follows.
+    await anyio.lowlevel.checkpoint()
+    return Response(status_code=503)

@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from ._faults import EmulatedDisconnect
+from ._throttle import Outage, RateLimit
 
 
 class _HideInjectedDrops(logging.Filter):
@@ -124,8 +125,9 @@ def serve_in_subprocess(
 
     For benchmarks (the server does not share the caller's GIL). ``options`` are
     :func:`create_app` keyword arguments (``token_ttl``, ``ranges``, ``fault_rate``,
-    ``fault_seed``, ``retry_after``, ``latency``, ``data_dir``, ``clients``, ``max_page_size``). The child's
-    state is not inspectable from the caller.
+    ``fault_seed``, ``retry_after``, ``latency``, ``data_dir``, ``clients``,
+    ``max_page_size``, ``rate_limit``, ``outage``). The child's state is read and steered
+    over HTTP: ``GET <base_url>/_emulator/stats``, ``POST <base_url>/_emulator/outage``.
     """
     import subprocess
     import sys
@@ -147,6 +149,10 @@ def serve_in_subprocess(
         elif key == "ranges":
             if not value:
                 cmd.append("--no-ranges")
+        elif key == "rate_limit":
+            cmd += _rate_limit_flags(value, options.get("retry_after"))
+        elif key == "outage":
+            cmd += _outage_flags(value)
         elif key == "clients":
             for client_id, secret in (value or {}).items():
                 cmd += ["--client", f"{client_id}:{secret}"]
@@ -179,3 +185,34 @@ def serve_in_subprocess(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _rate_limit_flags(value: Any, retry_after: Any) -> list[str]:
+    limit = RateLimit.coerce(value)
+    if limit is None:
+        return []
+    if retry_after is not None and limit.retry_after != retry_after:
+        raise ValueError(
+            "serve_in_subprocess: retry_after= and the RateLimit's retry_after differ "
+            "(one --retry-after flag serves both)"
+        )
+    flags = ["--rate-limit", repr(limit.rate)]
+    if retry_after is None:
+        flags += ["--retry-after", "auto" if limit.retry_after is None else str(limit.retry_after)]
+    if limit.burst is not None:
+        flags += ["--burst", repr(limit.burst)]
+    return flags
+
+
+def _outage_flags(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, Outage):
+        raise TypeError("outage must be an Outage")
+    flags = ["--outage-for", repr(value.duration), "--outage-after", repr(value.after),
+             "--outage-kind", value.kind]  # fmt: skip
+    if value.operations:
+        flags += ["--outage-operations", ",".join(sorted(value.operations))]
+    if value.retry_after is not None:
+        flags += ["--outage-retry-after", str(value.retry_after)]
+    return flags

@@ -9,6 +9,7 @@ to concurrent requests.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,7 @@ class DataRoom:
         self.store = store
         self.clock = clock
         self.workspaces: dict[str, WorkspaceRecord] = {}
+        self.documents_created: Counter[str] = Counter()
         self._ids = itertools.count(100001)
 
     def new_id(self) -> str:
@@ -275,7 +277,17 @@ class DataRoom:
         if note is not None:
             meta["note"] = note
         ws.documents[meta["id"]] = DocumentRecord(meta, blob)
+        self.documents_created[folder_id] += 1
         return meta
+
+    def duplicates(self, ws_id: str | None = None) -> dict[tuple[str, str, str], int]:
+        """``{(workspace_id, folder_id, name): count}`` for names held by 2+ documents."""
+        counts: Counter[tuple[str, str, str]] = Counter()
+        for wid, ws in self.workspaces.items():
+            if ws_id is None or wid == ws_id:
+                for doc in ws.documents.values():
+                    counts[(wid, doc.meta["folderId"], doc.meta["name"])] += 1
+        return {key: n for key, n in counts.items() if n > 1}
 
     def update_document(self, ws: WorkspaceRecord, doc: DocumentRecord, body: JSON) -> None:
         """Rename / move / annotate a document; ``version`` increments."""

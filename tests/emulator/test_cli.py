@@ -85,3 +85,44 @@ def test_serve_in_subprocess_passes_options() -> None:
         pass
     with pytest.raises(ValueError), serve_in_subprocess(host="0.0.0.0"):
         pass
+
+
+def _token(base: str) -> dict[str, str]:
+    form = {"grant_type": "client_credentials", "client_id": "demo", "client_secret": "demo-secret"}
+    return {
+        "Authorization": f"Bearer {httpx.post(base + '/oauth/token', data=form).json()['access_token']}"
+    }
+
+
+def test_serve_in_subprocess_rate_limit_and_outage() -> None:
+    from intralinks_async.testing import Outage, RateLimit, serve_in_subprocess
+
+    with serve_in_subprocess(
+        rate_limit=RateLimit(rate=0.001, burst=2, retry_after=7),
+        outage=Outage(duration=600, kind="503", operations=frozenset({"createWorkspace"})),
+    ) as base:
+        h = _token(base)
+        assert httpx.post(base + "/workspaces", json={"name": "x"}, headers=h).status_code == 503
+        codes = [httpx.get(base + "/workspaces", headers=h) for _ in range(3)]
+        assert [r.status_code for r in codes] == [200, 200, 429]  # the 503 took no token
+        assert codes[2].headers["retry-after"] == "7"
+        stats = httpx.get(base + "/_emulator/stats").json()
+        assert stats["throttled"] == 1 and stats["outage_failures"] == {"503": 1}
+        assert stats["rate_limit"] == {"rate": 0.001, "burst": 2.0, "retry_after": 7}
+    with (
+        pytest.raises(ValueError),
+        serve_in_subprocess(rate_limit=RateLimit(rate=1, retry_after=2), retry_after=3),
+    ):
+        pass
+
+
+def test_throttling_flags_are_validated(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["emulator", "--rate-limit", "0"]) == 2
+    assert "rate" in capsys.readouterr().err
+    assert main(["emulator", "--burst", "3"]) == 2
+    assert "--burst needs --rate-limit" in capsys.readouterr().err
+    assert main(["emulator", "--outage-for", "-1"]) == 2
+    with pytest.raises(SystemExit):
+        main(["emulator", "--outage-kind", "500"])
+    with pytest.raises(SystemExit):
+        main(["emulator", "--retry-after", "-1"])
