@@ -1,0 +1,183 @@
+"""Pieces both distributed coordinators share: options, storage checks, result recording."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from distributed import Client, Semaphore
+
+from intralinks_async.distributed._clients import PLUGIN_NAME, ClientCachePlugin, release
+from intralinks_async.distributed._progress import ClusterProgress
+from intralinks_async.distributed._shards import ShardResult
+from intralinks_async.distributed._worker import (
+    PROGRESS_TOPIC,
+    check_destination,
+    check_source,
+    dir_signature,
+)
+from intralinks_async.distributed.credentials import Credentials
+from intralinks_async.distributed.errors import SharedStorageError, WorkerTransferError
+from intralinks_async.transfers._checks import positive_int
+from intralinks_async.transfers.journal import Journal
+from intralinks_async.transfers.names import temp_name_for
+from intralinks_async.transfers.report import TransferFailure, TransferReport
+
+__all__ = ["RunOptions", "record_results", "run_context", "verify_destination", "verify_source"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Sharding and cluster options common to uploads and downloads."""
+
+    concurrency: int
+    shard_files: int
+    shard_bytes: int
+    cluster_concurrency: int | None
+    max_in_flight: int | None
+
+    def __post_init__(self) -> None:
+        positive_int("concurrency", self.concurrency)
+        positive_int("shard_files", self.shard_files)
+        positive_int("shard_bytes", self.shard_bytes)
+        if self.cluster_concurrency is not None:
+            positive_int("cluster_concurrency", self.cluster_concurrency)
+        if self.max_in_flight is not None:
+            positive_int("max_in_flight", self.max_in_flight)
+
+    def in_flight(self, workers: int) -> int:
+        """Shards submitted at once: enough to keep every worker busy, and one more each."""
+        return self.max_in_flight or 2 * max(1, workers)
+
+
+def credentials_from(
+    *,
+    base_url: str,
+    client_id: str | None,
+    client_secret: str | None,
+    access_token: str | None,
+    refresh_token: str | None,
+    client_options: Mapping[str, Any] | None,
+) -> Credentials:
+    """Validated :class:`Credentials` (refuses rotating refresh tokens)."""
+    return Credentials.create(
+        base_url=base_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        access_token=access_token,
+        refresh_token=refresh_token,
+        client_options=client_options,
+    )
+
+
+def _raise_problems(answers: Mapping[str, Any], path: str) -> None:
+    for worker, answer in sorted(answers.items()):
+        if isinstance(answer, BaseException):
+            answer = f"could not be checked ({type(answer).__name__})"
+        if answer:
+            raise SharedStorageError(
+                f"worker {worker}: {path!r} {answer}; the "
+                + "source and destination must be on storage every worker sees at the same path",
+                worker=worker,
+                path=path,
+            )
+
+
+async def verify_source(client: Client, root: str) -> None:
+    """Check that every worker sees the directory ``root`` as the coordinator does."""
+    expected = await anyio.to_thread.run_sync(dir_signature, root)
+    answers = await client.run(check_source, root, expected, on_error="return")
+    _raise_problems(answers, root)
+
+
+async def verify_destination(client: Client, root: str) -> None:
+    """Check that every worker sees and can write the directory ``root``."""
+    token = uuid.uuid4().hex
+    probe = temp_name_for("intralinks-probe", token[:8])
+    path = os.path.join(root, probe)
+
+    def write() -> None:
+        with open(path, "x", encoding="ascii") as fh:
+            fh.write(token)
+
+    await anyio.to_thread.run_sync(write)
+    try:
+        answers = await client.run(check_destination, root, probe, token, on_error="return")
+    finally:
+        with suppress(FileNotFoundError):
+            await anyio.to_thread.run_sync(os.unlink, path)
+    _raise_problems(answers, root)
+
+
+@dataclass(slots=True)
+class RunContext:
+    """A run's id, progress aggregator and the name of its cluster-wide budget."""
+
+    run_id: str
+    progress: ClusterProgress
+    budget: tuple[str, int] | None
+
+
+@asynccontextmanager
+async def run_context(
+    client: Client, credentials: Credentials, options: RunOptions, progress: Any
+) -> AsyncIterator[RunContext]:
+    """Register the client-cache plugin, subscribe to progress, set up the budget.
+
+    On exit the run's idle worker clients are closed and the budget is released.
+    """
+    run_id = uuid.uuid4().hex
+    ctx = RunContext(run_id, ClusterProgress(progress), None)
+    await client.register_plugin(ClientCachePlugin(), name=PLUGIN_NAME)
+    semaphore: Semaphore | None = None
+    if options.cluster_concurrency is not None:
+        name = f"intralinks-budget-{run_id}"
+        semaphore = await Semaphore(max_leases=options.cluster_concurrency, name=name)
+        ctx.budget = (name, options.cluster_concurrency)
+    topic = PROGRESS_TOPIC + run_id
+    client.subscribe_topic(topic, ctx.progress.on_event)
+    try:
+        yield ctx
+    finally:
+        with anyio.CancelScope(shield=True):
+            client.unsubscribe_topic(topic)
+            with suppress(Exception):
+                await client.run(release, credentials.fingerprint, on_error="return")
+            if semaphore is not None:
+                with suppress(Exception):
+                    await semaphore.close()
+
+
+def record_results(
+    result: ShardResult,
+    report: TransferReport,
+    jrnl: Journal | None,
+    progress: ClusterProgress,
+) -> None:
+    """Count a shard's results in the report and the journal, and in the progress."""
+    for item in result.results:
+        if item.outcome == "failed":
+            error = WorkerTransferError(
+                item.error or "", error_type=item.error_type or "Error", worker=result.worker
+            )
+            report.failures.append(TransferFailure(item.key, error))
+            if jrnl is not None:
+                jrnl.failed(item.key, str(error))
+            continue
+        if jrnl is not None:
+            jrnl.done(item.key, remote_id=item.remote_id, size=item.size or 0, sha1=item.sha1)
+        if item.outcome == "skipped":
+            report.skipped += 1
+            continue
+        report.bytes_transferred += item.size or 0
+        if item.outcome == "adopted":
+            report.adopted += 1
+        else:
+            report.succeeded += 1
+    report.retries += result.retries
+    progress.shard_done(result.number, result.results)

@@ -1,0 +1,167 @@
+"""The shard tasks submitted to Dask (``async def``: they run on the worker's event loop).
+
+Both are idempotent, because Dask runs a shard again when its worker dies:
+
+* an upload lists each target folder of the shard once and treats a document of the
+  same name, size and SHA-1 (``fileHash``) as already landed, so a rerun stores nothing
+  twice (with ``on_conflict="skip"`` any same-name document is left alone, as in a
+  single-process run, and nothing needs hashing);
+* a download writes to a temporary file renamed into place, so a rerun only rewrites.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from intralinks_async.distributed._shards import (
+    DownloadItem,
+    DownloadShard,
+    FileResult,
+    ShardResult,
+    UploadItem,
+    UploadShard,
+)
+from intralinks_async.distributed._worker import ShardContext, run_shard
+from intralinks_async.transfers._api import doc_hash, doc_size, opt_str
+from intralinks_async.transfers._remote_index import DocumentIndex, with_retries
+from intralinks_async.transfers.download import FileDownload
+from intralinks_async.transfers.errors import (
+    DocumentChangedError,
+    IntegrityError,
+    RemoteConflictError,
+)
+from intralinks_async.transfers.upload import Uploader, hash_file
+
+__all__ = ["download_shard", "upload_shard"]
+
+
+async def upload_shard(shard: UploadShard) -> ShardResult:
+    """Upload a shard's files (their folders exist); one result per attempted file."""
+    indexes: dict[int, tuple[DocumentIndex, Uploader]] = {}
+    folders = len({item.folder_id for item in shard.items})
+
+    async def transfer(ctx: ShardContext, item: UploadItem) -> FileResult:
+        docs, uploader = indexes.setdefault(
+            id(ctx),
+            (DocumentIndex(ctx.api, shard.workspace_id, max_folders=folders), Uploader(ctx.api)),
+        )
+        return await _upload_item(ctx, docs, uploader, shard, item)
+
+    return await run_shard(shard, shard.items, lambda item: item.key, transfer)
+
+
+async def _landed(
+    item: UploadItem, same: list[Any], on_conflict: str
+) -> tuple[Any, str | None] | None:
+    """The same-name document that already holds this file, if any (see module doc)."""
+    sized = [d for d in same if doc_size(d) in (None, item.size)]
+    if on_conflict == "skip":
+        return (sized[0] if sized else same[0]), None
+    if not sized:
+        return None
+    if all(doc_hash(d) is None for d in sized):
+        return sized[0], None
+    _size, sha1 = await hash_file(item.path)
+    for doc in sized:
+        if doc_hash(doc) in (None, sha1):
+            return doc, sha1
+    return None
+
+
+async def _upload_item(
+    ctx: ShardContext,
+    docs: DocumentIndex,
+    uploader: Uploader,
+    shard: UploadShard,
+    item: UploadItem,
+) -> FileResult:
+    prog = ctx.tracker.item(item.key, item.size)
+    try:
+        same = await docs.same_name(item.folder_id, item.name)
+        if same:
+            found = await _landed(item, same, shard.on_conflict)
+            if found is not None:
+                doc, sha1 = found
+                prog.skip()
+                return FileResult(item.key, "skipped", item.size, opt_str(doc.id), sha1)
+            if shard.on_conflict == "error":
+                raise RemoteConflictError(
+                    f"a different document named {item.name!r} already exists in the folder"
+                )
+        outcome = await uploader.upload(
+            shard.workspace_id,
+            item.folder_id,
+            item.path,
+            name=item.name,
+            size=item.size,
+            progress=prog,
+            existing_ids=[i for d in same if (i := opt_str(d.id)) is not None],
+        )
+        docs.add(item.folder_id, outcome.document)
+        prog.finish()
+        return FileResult(
+            item.key,
+            "adopted" if outcome.adopted else "succeeded",
+            outcome.size,
+            opt_str(outcome.document.id),
+            outcome.sha1,
+        )
+    except BaseException:
+        prog.fail()
+        raise
+
+
+async def download_shard(shard: DownloadShard) -> ShardResult:
+    """Download a shard's documents (their directories exist); one result per attempted file."""
+
+    async def transfer(ctx: ShardContext, item: DownloadItem) -> FileResult:
+        return await _download_item(ctx, shard, item)
+
+    return await run_shard(shard, shard.items, lambda item: item.key, transfer)
+
+
+def _document(item: DownloadItem) -> Any:
+    from intralinks_async._generated.models import Document
+
+    data: dict[str, Any] = {"id": item.document_id, "name": item.name}
+    if item.size is not None:
+        data["fileSize"] = item.size
+    if item.file_hash is not None:
+        data["fileHash"] = item.file_hash
+    return Document.from_dict(data)
+
+
+async def _download_item(ctx: ShardContext, shard: DownloadShard, item: DownloadItem) -> FileResult:
+    prog = ctx.tracker.item(item.key, item.size)
+    api = ctx.api
+
+    def attempt() -> FileDownload:
+        return FileDownload(
+            api,
+            shard.workspace_id,
+            item.document_id,
+            Path(item.path),
+            chunk_size=shard.chunk_size,
+            concurrency=shard.chunk_concurrency,
+            verify=shard.verify,
+            progress=prog,
+        )
+
+    try:
+        try:
+            result = await attempt().run(document=_document(item))
+        except (DocumentChangedError, IntegrityError):
+            # The listing may predate a new version: fetch once more with fresh metadata.
+            fresh = await with_retries(
+                api, lambda: api.get_document(shard.workspace_id, item.document_id)
+            )
+            if (doc_size(fresh), doc_hash(fresh)) == (item.size, item.file_hash):
+                raise
+            prog.rewind()
+            result = await attempt().run(document=fresh)
+        prog.finish()
+        return FileResult(item.key, "succeeded", result.size, item.document_id, result.sha1)
+    except BaseException:
+        prog.fail()
+        raise
