@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import anyio
 from distributed import Client, LocalCluster
 
 __all__ = ["DaskTarget", "open_cluster"]
@@ -42,27 +43,36 @@ async def open_cluster(dask: DaskTarget) -> AsyncIterator[Client]:
             "dask must be a distributed.Client, a scheduler address or a number of "
             f"local worker processes, got {type(dask).__name__}"
         )
-    if isinstance(dask, int):
-        if dask < 1:
-            raise ValueError(f"dask (local worker processes) must be >= 1, got {dask}")
-        async with (
-            LocalCluster(
-                n_workers=dask,
-                processes=True,
-                threads_per_worker=1,
-                asynchronous=True,
-                dashboard_address=":0",
-            ) as cluster,
-            Client(cluster, asynchronous=True) as client,
-        ):
-            yield client
-        return
+    if isinstance(dask, int) and dask < 1:
+        raise ValueError(f"dask (local worker processes) must be >= 1, got {dask}")
     if isinstance(dask, Client) and _same_loop(dask):
         yield dask
         return
+    stack = AsyncExitStack()
+    try:
+        yield await _connect(dask, stack)
+    finally:
+        # Shielded: a cancelled migration still closes its connection and cluster.
+        with anyio.CancelScope(shield=True):
+            await stack.aclose()
+
+
+async def _connect(dask: Client | str | int, stack: AsyncExitStack) -> Client:
+    if isinstance(dask, int):
+        cluster = LocalCluster(
+            n_workers=dask,
+            processes=True,
+            threads_per_worker=1,
+            asynchronous=True,
+            dashboard_address=":0",
+        )
+        await stack.enter_async_context(cluster)
+        client: Client = await stack.enter_async_context(Client(cluster, asynchronous=True))
+        return client
     address = dask if isinstance(dask, str) else getattr(dask.scheduler, "address", None)
     if not address:
         raise ValueError("the distributed.Client passed as dask is not connected to a scheduler")
-    async with Client(address, asynchronous=True) as client:
-        await client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
-        yield client
+    client = await stack.enter_async_context(Client(address, asynchronous=True))
+    wait_for_workers: Any = client.wait_for_workers  # typed sync; a coroutine here
+    await wait_for_workers(1, timeout=WORKER_TIMEOUT)
+    return client

@@ -143,9 +143,7 @@ async def _run(
         async def pending() -> AsyncIterator[DownloadItem]:
             for fid, parts in order:
                 try:
-                    docs = await with_retries(
-                        api, partial(api.list_documents, workspace_id, fid)
-                    )
+                    docs = await with_retries(api, partial(api.list_documents, workspace_id, fid))
                 except Exception as exc:
                     report.failures.append(TransferFailure("/".join(parts) + "/", exc))
                     continue

@@ -1,0 +1,226 @@
+"""Distributed migrations on a real 2-process LocalCluster against a loopback emulator."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import signal
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from dask_helpers import (
+    SECRET,
+    build_tree,
+    connect,
+    connect_as,
+    creds,
+    duplicates,
+    new_workspace,
+    remote_documents,
+    served,
+    tree_hashes,
+)
+
+from intralinks_async.transfers.journal import Journal
+
+dd = pytest.importorskip("intralinks_async.distributed")
+
+pytestmark = pytest.mark.slow
+
+
+def _sha1_b64(path: Path) -> str:
+    return base64.b64encode(hashlib.sha1(path.read_bytes()).digest()).decode()
+
+
+def _assert_landed_once(app: Any, ws: str, src: Path) -> None:
+    """Every local file is stored exactly once, with its content's SHA-1."""
+    docs = remote_documents(app, ws)
+    assert duplicates(app, ws) == []
+    local = {p.name: _sha1_b64(p) for p in src.rglob("*") if p.is_file()}
+    assert sorted(d["name"] for d in docs) == sorted(local)
+    for doc in docs:
+        assert doc["fileHash"] == local[doc["name"]], doc["name"]
+
+
+def _progress_events(client: Any) -> dict[str, list[dict[str, Any]]]:
+    events = client.get_events()
+    return {
+        topic: [msg for _ts, msg in items]
+        for topic, items in events.items()
+        if topic.startswith("intralinks-progress-")
+    }
+
+
+async def test_upload_lands_once_on_the_workers_and_mirrors_back(
+    tmp_path: Path, emulator_server: tuple[Any, str], two_workers: Any
+) -> None:
+    app, url = emulator_server
+    src = tmp_path / "room"
+    expected = build_tree(src, 40, big=2)
+    async with connect(url) as client:
+        ws = await new_workspace(client)
+    before = set(_progress_events(two_workers))
+    seen: list[Any] = []
+    report = await dd.upload_tree(
+        src, ws, dask=two_workers.scheduler.address, shard_files=6, concurrency=3,
+        progress=seen.append, **creds(url),
+    )  # fmt: skip
+    assert report.ok, report.to_dict()
+    assert (report.succeeded, report.items_total, report.folders_created) == (40, 40, 13)
+    _assert_landed_once(app, ws, src)
+    assert seen[-1].items_done == 40
+    assert (
+        seen[-1].bytes_done
+        == seen[-1].bytes_total
+        == sum(p.stat().st_size for p in src.rglob("*") if p.is_file())
+    )
+    # The files were moved by the worker processes (their progress messages say so).
+    (topic,) = set(_progress_events(two_workers)) - before
+    messages = _progress_events(two_workers)[topic]
+    senders = {msg["worker"] for msg in messages}
+    assert senders and senders <= set(two_workers.scheduler_info()["workers"])
+    assert {msg["shard"] for msg in messages} == set(range(1, 8))  # 40 files, 6 per shard
+
+    mirror = tmp_path / "mirror"
+    down = await dd.download_tree(ws, mirror, dask=two_workers, shard_files=7, **creds(url))
+    assert down.ok, down.to_dict()
+    assert down.succeeded == 40
+    assert tree_hashes(mirror / "room") == expected
+    again = await dd.download_tree(ws, mirror, dask=two_workers, **creds(url))
+    assert (again.succeeded, again.skipped) == (0, 40)
+
+
+async def test_sigkilled_worker_shard_reruns_without_duplicates(
+    tmp_path: Path, two_workers: Any
+) -> None:
+    src = tmp_path / "room"
+    build_tree(src, 60, big=0)
+    pids = two_workers.run(os.getpid)
+    victim = sorted(pids.items())[0]
+    killed: list[int] = []
+
+    def progress(event: Any) -> None:
+        if not killed and event.items_done >= 15:
+            os.kill(victim[1], signal.SIGKILL)
+            killed.append(victim[1])
+
+    with served(latency=0.02, clients={"dask-tester": SECRET}) as (app, url):
+        async with connect_as(url) as client:
+            ws = await new_workspace(client)
+        before = set(_progress_events(two_workers))
+        report = await dd.upload_tree(
+            src, ws, dask=two_workers.scheduler.address, shard_files=5, concurrency=2,
+            progress=progress, **creds(url),
+        )  # fmt: skip
+        assert killed, "the worker was not killed"
+        assert report.ok, report.to_dict()
+        assert report.succeeded + report.adopted + report.skipped == 60
+        _assert_landed_once(app, ws, src)
+    # A shard really was running on the killed worker and ran again elsewhere.
+    (topic,) = set(_progress_events(two_workers)) - before
+    attempts: dict[int, set[str]] = {}
+    workers: dict[int, set[str]] = {}
+    for msg in _progress_events(two_workers)[topic]:
+        attempts.setdefault(msg["shard"], set()).add(msg["attempt"])
+        workers.setdefault(msg["shard"], set()).add(msg["worker"])
+    rerun = [n for n, a in attempts.items() if len(a) > 1]
+    assert rerun, attempts
+    assert any(victim[0] in workers[n] for n in rerun)
+
+
+async def test_coordinator_stopped_midway_resumes_from_its_journal(
+    tmp_path: Path, emulator_server: tuple[Any, str], two_workers: Any
+) -> None:
+    app, url = emulator_server
+    src = tmp_path / "room"
+    build_tree(src, 50, big=0)
+    journal = tmp_path / "migration.db"
+    async with connect(url) as client:
+        ws = await new_workspace(client)
+    with anyio.CancelScope() as scope:
+
+        def progress(event: Any) -> None:
+            if event.items_done >= 20:
+                scope.cancel()
+
+        await dd.upload_tree(
+            src, ws, dask=two_workers.scheduler.address, journal=journal, shard_files=5,
+            concurrency=2, progress=progress, **creds(url),
+        )  # fmt: skip
+    assert scope.cancelled_caught
+    stored_first = len(remote_documents(app, ws))
+    assert 0 < stored_first < 50
+    report = await dd.upload_tree(
+        src, ws, dask=two_workers.scheduler.address, journal=journal, shard_files=5, **creds(url)
+    )
+    assert report.ok, report.to_dict()
+    assert report.skipped >= 1 and report.succeeded + report.skipped + report.adopted == 50
+    _assert_landed_once(app, ws, src)
+    with Journal(journal, kind="upload", scope=f"{ws}::{src.resolve()}") as jrnl:
+        assert jrnl.counts() == {"done": 50}
+
+
+async def test_rerun_with_the_journal_sends_nothing(
+    tmp_path: Path, emulator_server: tuple[Any, str], two_workers: Any
+) -> None:
+    app, url = emulator_server
+    src = tmp_path / "room"
+    build_tree(src, 30, big=0)
+    journal = tmp_path / "j.db"
+    async with connect(url) as client:
+        ws = await new_workspace(client)
+    address = two_workers.scheduler.address
+    first = await dd.upload_tree(src, ws, dask=address, journal=journal, **creds(url))
+    assert first.succeeded == 30
+    requests = Counter(app.state.emulator.requests)
+    again = await dd.upload_tree(src, ws, dask=address, journal=journal, **creds(url))
+    assert (again.succeeded, again.skipped, again.failed) == (0, 30, 0)
+    new = Counter(app.state.emulator.requests) - requests
+    assert new["uploadDocument"] == 0 and new["listDocuments"] == 0
+    assert duplicates(app, ws) == []
+
+
+async def test_no_secret_in_keys_task_names_events_logs_or_report(
+    tmp_path: Path,
+    emulator_server: tuple[Any, str],
+    two_workers: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    app, url = emulator_server
+    src = tmp_path / "room"
+    build_tree(src, 12, big=0)
+    (src / "link").symlink_to(src / "nowhere")  # one failure in the report
+    async with connect(url) as client:
+        ws = await new_workspace(client)
+    report = await dd.upload_tree(src, ws, dask=two_workers, shard_files=4, **creds(url))
+    assert report.succeeded == 12 and report.failed == 1
+
+    def scheduler_view(dask_scheduler: Any) -> dict[str, Any]:
+        return {
+            "keys": [str(entry[0]) for entry in dask_scheduler.transition_log],
+            "log": repr(list(dask_scheduler.transition_log)),
+            "prefixes": list(dask_scheduler.task_prefixes),
+            "groups": [str(g) for g in dask_scheduler.task_groups],
+        }
+
+    view = two_workers.run_on_scheduler(scheduler_view)
+    shard_keys = {k for k in view["keys"] if k.startswith("intralinks-shard-")}
+    assert shard_keys and "intralinks-shard" in view["prefixes"]
+    texts = [
+        json.dumps(view),
+        repr(two_workers.get_events()),
+        json.dumps(two_workers.get_worker_logs(n=10_000)),
+        json.dumps(two_workers.get_scheduler_logs(n=10_000)),
+        caplog.text,
+        json.dumps(report.to_dict()),
+        repr(dd.Credentials.create(**creds(url))),
+    ]
+    for text in texts:
+        assert SECRET not in text
