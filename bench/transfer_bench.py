@@ -43,7 +43,7 @@ from _nginx import Location, Nginx  # noqa: E402
 
 from intralinks_async import IntralinksClient  # noqa: E402
 from intralinks_async.models import Workspace  # noqa: E402
-from intralinks_async.transfers.demo import emulator_process  # noqa: E402
+from intralinks_async.testing import serve_in_subprocess as emulator_process  # noqa: E402
 
 MiB = 1024 * 1024
 SECRET = "demo-secret"

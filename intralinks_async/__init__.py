@@ -2,6 +2,7 @@
 
 from intralinks_async._client import DEFAULT_BASE_URL, IntralinksClient
 from intralinks_async._retry import RetryPolicy
+from intralinks_async._version import __version__
 from intralinks_async.auth import FileTokenStore, MemoryTokenStore, OAuth2Auth, TokenSet
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     "OAuth2Auth",
     "RetryPolicy",
     "TokenSet",
+    "__version__",
 ]

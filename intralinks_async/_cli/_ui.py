@@ -1,7 +1,8 @@
-"""Rich progress bars and summary tables for the command line."""
+"""Rich progress bars and summary tables (the ``cli`` extra; imported only when drawing)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -20,7 +21,30 @@ from rich.table import Table
 from intralinks_async.transfers.progress import ProgressEvent
 from intralinks_async.transfers.report import TransferReport
 
-__all__ = ["ProgressBars", "report_table"]
+__all__ = [
+    "ProgressBars",
+    "console",
+    "failures_table",
+    "rate_text",
+    "report_table",
+]
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console on stdout (results) or stderr (progress)."""
+    return Console(stderr=stderr)
+
+
+def rate_text(state: Mapping[str, Any] | None) -> str:
+    """One line about rate control: pace, mode, throttled answers (empty without state)."""
+    if not state:
+        return ""
+    rate = state.get("rate")
+    pace = "unlimited" if rate is None else f"{float(rate):,.1f} req/s"
+    return (
+        f"rate {pace} ({state.get('mode', '?')}), "
+        f"{int(state.get('throttled', 0)):,} throttled of {int(state.get('requests', 0)):,}"
+    )
 
 
 def _short(label: str, width: int = 40) -> str:
@@ -28,22 +52,37 @@ def _short(label: str, width: int = 40) -> str:
 
 
 class ProgressBars:
-    """A progress callback drawing an overall bar plus one bar per active transfer."""
+    """A progress callback drawing an overall bar plus one bar per large active transfer.
 
-    def __init__(self, console: Console, title: str, *, max_active: int = 6) -> None:
+    ``status`` (optional) returns a line shown under the overall bar, refreshed with
+    every event (the client's rate control, for example).
+    """
+
+    def __init__(
+        self,
+        out: Console,
+        title: str,
+        *,
+        status: Callable[[], str] | None = None,
+        max_active: int = 6,
+    ) -> None:
         self.title = title
         self.max_active = max_active
+        self._status = status
         self._progress = Progress(
             TextColumn("{task.description}", markup=False),
             BarColumn(bar_width=30),
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=console,
+            console=out,
             transient=True,
             refresh_per_second=8,
         )
         self._overall: TaskID = self._progress.add_task(title, total=None)
+        self._status_task: TaskID | None = None
+        if status is not None:
+            self._status_task = self._progress.add_task("", total=None, visible=False)
         self._active: dict[str, TaskID] = {}
 
     def __enter__(self) -> ProgressBars:
@@ -58,6 +97,12 @@ class ProgressBars:
     ) -> None:
         self._progress.stop()
 
+    def _update_status(self) -> None:
+        if self._status is None or self._status_task is None:
+            return
+        text = self._status()
+        self._progress.update(self._status_task, description=f"  {text}", visible=bool(text))
+
     def __call__(self, event: ProgressEvent) -> None:
         """Update the bars from one event."""
         items = f"{event.items_done}/{event.items_total if event.items_total is not None else '?'}"
@@ -67,6 +112,7 @@ class ProgressBars:
             total=event.bytes_total or None,
             completed=event.bytes_done,
         )
+        self._update_status()
         if not event.item:
             return
         task = self._active.get(event.item)
@@ -88,7 +134,7 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:,.1f}"
 
 
-def report_table(reports: list[TransferReport], *, title: str = "Summary") -> Table:
+def report_table(reports: Iterable[TransferReport], *, title: str = "Summary") -> Table:
     """A table with one row per report: files, bytes, elapsed, MB/s, retries, failures."""
     table = Table(title=title)
     for column in ("step", "files", "skipped", "MB", "elapsed s", "MB/s", "retries", "failures"):
@@ -108,9 +154,9 @@ def report_table(reports: list[TransferReport], *, title: str = "Summary") -> Ta
     return table
 
 
-def failures_table(reports: list[TransferReport], limit: int = 20) -> Table | None:
+def failures_table(reports: Iterable[TransferReport], limit: int = 20) -> Table | None:
     """A table of (at most ``limit``) failures, or None when there are none."""
-    rows: list[Any] = [(r.operation, f.path, f.message) for r in reports for f in r.failures]
+    rows = [(r.operation, f.path, f.message) for r in reports for f in r.failures]
     if not rows:
         return None
     table = Table(title=f"Failures ({len(rows)})")
@@ -120,3 +166,12 @@ def failures_table(reports: list[TransferReport], limit: int = 20) -> Table | No
     for row in rows[:limit]:
         table.add_row(*row)
     return table
+
+
+def print_reports(reports: list[TransferReport], *, title: str = "Summary") -> None:
+    """Print the summary table, then the failures table when something failed."""
+    out = console()
+    out.print(report_table(reports, title=title))
+    table = failures_table(reports)
+    if table is not None:
+        out.print(table)

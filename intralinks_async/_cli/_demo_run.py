@@ -1,34 +1,33 @@
 """The ``intralinks-async demo``: a whole data room up to the emulator and back, verified.
 
 It starts the emulator on loopback (in a child process, so that server and client do not
-share one interpreter lock), generates a sample data room (nested folders, unicode
-names, mostly small files plus a few large ones), migrates it up with ``upload_tree``,
-mirrors it back with ``download_tree``, and checks every file's SHA-256 and that the
-server holds exactly one document per local file.
+share one interpreter lock), throttled and faulty, generates a sample data room (nested
+folders, unicode names, mostly small files plus a few large ones), migrates it up with
+``upload_tree``, mirrors it back with ``download_tree``, and checks every file's SHA-256
+and that the server holds exactly one document per local file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import random
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 
+from intralinks_async._cli._common import rate_control_state
+from intralinks_async._client import IntralinksClient
+from intralinks_async.models import Workspace
 from intralinks_async.transfers.progress import ProgressCallback
 from intralinks_async.transfers.report import TransferReport
 
-__all__ = ["DemoResult", "emulator_process", "generate_data_room", "run_demo", "verify_mirror"]
+__all__ = ["DemoResult", "generate_data_room", "run_demo", "verify_mirror"]
 
 MiB = 1024 * 1024
 _DEMO_SECRET = "demo-secret"  # noqa: S105 (the emulator's built-in demo client)
@@ -116,59 +115,6 @@ def verify_mirror(expected: dict[str, str], mirror: Path) -> tuple[int, list[str
     return same, problems
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def emulator_process(
-    *, fault_rate: float = 0.0, fault_seed: int | None = None, retry_after: int = 1
-) -> Iterator[str]:
-    """Run the emulator in a child process on loopback; yields its base URL."""
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "intralinks_async.cli",
-        "emulator",
-        "--port",
-        str(port),
-        "--fault-rate",
-        str(fault_rate),
-        "--retry-after",
-        str(retry_after),
-        "--log-level",
-        "warning",
-    ]
-    if fault_seed is not None:
-        cmd += ["--fault-seed", str(fault_seed)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                raise RuntimeError(f"emulator exited: {err.strip()[-500:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("emulator did not start listening")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
-
-
 @dataclass
 class DemoResult:
     """What the demo did and found."""
@@ -182,6 +128,10 @@ class DemoResult:
     problems: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     workdir: str = ""
+    #: The client's rate-control state at the end (what it learned), when it has one.
+    rate_control: dict[str, Any] | None = None
+    #: The emulator's rate limit (requests/s), None when unthrottled.
+    rate_limit: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -207,6 +157,8 @@ class DemoResult:
             "download": self.download.to_dict(),
             "problems": self.problems[:50],
             "workdir": self.workdir,
+            "rate_limit": self.rate_limit,
+            "rate_control": self.rate_control,
         }
 
 
@@ -218,12 +170,21 @@ async def run_demo(
     seed: int = 2026,
     workdir: str | None = None,
     keep: bool = False,
+    rate_limit: float | None = None,
     upload_progress: ProgressCallback | None = None,
     download_progress: ProgressCallback | None = None,
+    on_client: Callable[[IntralinksClient], None] | None = None,
 ) -> DemoResult:
-    """Run the whole demo and return its result (see the module docstring)."""
-    from intralinks_async import IntralinksClient
-    from intralinks_async.models import Workspace
+    """Run the whole demo and return its result (see the module docstring).
+
+    ``rate_limit`` (requests/s) throttles the emulator; ``on_client`` is called with the
+    client once it exists (a progress display can show its rate control).
+    """
+    from intralinks_async.testing import serve_in_subprocess  # needs the emulator extra
+
+    options: dict[str, Any] = {"fault_rate": fault_rate, "fault_seed": seed, "retry_after": 1}
+    if rate_limit is not None:
+        options["rate_limit"] = rate_limit
 
     started = time.monotonic()
     base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="intralinks-demo-"))
@@ -233,10 +194,12 @@ async def run_demo(
             lambda: generate_data_room(source, files, seed=seed)
         )
         total = sum((source / rel).stat().st_size for rel in expected)
-        with emulator_process(fault_rate=fault_rate, fault_seed=seed) as url:
+        with serve_in_subprocess(**options) as url:
             async with IntralinksClient(
                 url, client_id="demo", client_secret=_DEMO_SECRET
             ) as client:
+                if on_client is not None:
+                    on_client(client)
                 ws = await client.workspaces.create(
                     body=Workspace(name="Project Falcon", type="ATC")
                 )
@@ -256,6 +219,7 @@ async def run_demo(
                     journal=base / "download-journal.db",
                     progress=download_progress,
                 )
+                learned = rate_control_state(client)
         identical, problems = await anyio.to_thread.run_sync(
             verify_mirror, expected, mirror / source.name
         )
@@ -269,6 +233,8 @@ async def run_demo(
             problems=problems,
             elapsed=time.monotonic() - started,
             workdir=str(base),
+            rate_control=learned,
+            rate_limit=rate_limit,
         )
     finally:
         if not keep:

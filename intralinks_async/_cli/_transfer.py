@@ -1,0 +1,58 @@
+"""What ``upload`` and ``download`` share: options, the progress display, the summary."""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from intralinks_async._cli._common import print_json, rate_control_state, wants_ui
+from intralinks_async.transfers.report import TransferReport
+
+__all__ = ["add_tree_options", "display", "managed", "show_reports"]
+
+
+def add_tree_options(parser: argparse.ArgumentParser) -> None:
+    """``--journal`` and ``--concurrency``."""
+    parser.add_argument("--journal", type=Path, help="SQLite journal making the run resumable")
+    parser.add_argument("--concurrency", type=int, default=16, help="files in flight (default 16)")
+
+
+def display(args: argparse.Namespace, client: Any, title: str) -> Any:
+    """Progress bars for ``client``'s transfer (with its rate control), or None when quiet.
+
+    Imports rich up front, so that a missing ``cli`` extra is reported before any work.
+    """
+    if not wants_ui(args):
+        return None
+    from intralinks_async._cli import _ui
+
+    def status() -> str:
+        return _ui.rate_text(rate_control_state(client))
+
+    return _ui.ProgressBars(_ui.console(stderr=True), title, status=status)
+
+
+def managed(bars: Any) -> AbstractContextManager[Any]:
+    """``bars`` as a context manager (a no-op one for None)."""
+    return bars if bars is not None else nullcontext()
+
+
+def show_reports(
+    args: argparse.Namespace,
+    reports: list[TransferReport],
+    rate_control: dict[str, Any] | None = None,
+) -> None:
+    """Print the reports as JSON, as tables (and the rate-control line), or not at all."""
+    if args.json:
+        print_json({r.operation: r.to_dict() for r in reports})
+        return
+    if args.quiet:
+        return
+    from intralinks_async._cli import _ui
+
+    _ui.print_reports(reports)
+    line = _ui.rate_text(rate_control)
+    if line:
+        print(line)
