@@ -152,6 +152,17 @@ def _leaf(exc: BaseException) -> BaseException:
     return exc
 
 
+def _missing_extra(exc: BaseException | None) -> str | None:
+    """The extra whose module is missing, following the chain of causes."""
+    while exc is not None:
+        if isinstance(exc, ImportError):
+            extra = _EXTRA_MODULES.get((exc.name or "").partition(".")[0])
+            if extra is not None:
+                return extra
+        exc = exc.__cause__
+    return None
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -189,7 +200,7 @@ def run_handler(args: argparse.Namespace) -> int:
             print("interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
         if isinstance(exc, ImportError):
-            extra = _EXTRA_MODULES.get((exc.name or "").partition(".")[0])
+            extra = _missing_extra(exc)
             if extra is None:
                 raise
             exc = MissingExtraError(extra)

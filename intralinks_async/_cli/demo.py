@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     """Run the demo; exit status 1 unless every file came back identical, once."""
-    import intralinks_async.testing  # noqa: F401 (needs the emulator extra: fail before any work)
+    from intralinks_async.testing import create_app  # noqa: F401 (the extra, before any work)
 
     ui = _Display(args) if wants_ui(args) else None
     try:
