@@ -55,6 +55,8 @@ _EXTRA_MODULES = {
     "python_multipart": "emulator",
     "httptools": "emulator",
     "rich": "cli",
+    "dask": "distributed",
+    "distributed": "distributed",
 }
 
 
