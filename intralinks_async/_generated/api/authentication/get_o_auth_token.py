@@ -19,6 +19,8 @@ from ...models.o_auth_token import OAuthToken
 OPERATION = "getOAuthToken"
 METHOD = "POST"
 AUTHENTICATED = False
+#: Accept for this operation: its success media types in the spec (DEFAULT_ACCEPT if none).
+ACCEPT = "application/json"
 
 
 def _path() -> str:

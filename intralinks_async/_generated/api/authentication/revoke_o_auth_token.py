@@ -9,7 +9,7 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
-from intralinks_async._core.sender import RequestSender
+from intralinks_async._core.sender import DEFAULT_ACCEPT, RequestSender
 from intralinks_async._core.types import Response
 
 from ... import errors
@@ -18,6 +18,8 @@ from ...models.revoke_o_auth_token_body import RevokeOAuthTokenBody
 OPERATION = "revokeOAuthToken"
 METHOD = "POST"
 AUTHENTICATED = False
+#: Accept for this operation: its success media types in the spec (DEFAULT_ACCEPT if none).
+ACCEPT = DEFAULT_ACCEPT
 
 
 def _path() -> str:

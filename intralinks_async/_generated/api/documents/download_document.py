@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import httpx
 from intralinks_async._core.sender import RequestSender, encode_path_param
 from intralinks_async._core.types import DownloadStream, Unset
 
@@ -17,6 +18,8 @@ from ... import errors
 OPERATION = "downloadDocument"
 METHOD = "GET"
 AUTHENTICATED = True
+#: Accept for this operation: its success media types in the spec (DEFAULT_ACCEPT if none).
+ACCEPT = "application/octet-stream"
 
 
 def _path(
@@ -27,6 +30,14 @@ def _path(
         workspace_id=encode_path_param(workspace_id, "workspace_id"),
         document_id=encode_path_param(document_id, "document_id"),
     )
+
+
+def _headers(
+    headers: Mapping[str, str] | None,
+) -> httpx.Headers:
+    request_headers = httpx.Headers(headers)
+    request_headers.setdefault("Accept", ACCEPT)
+    return request_headers
 
 
 @asynccontextmanager
@@ -76,7 +87,14 @@ def stream_detailed(
         workspace_id,
         document_id,
     )
-    return _open_stream(client, path, None, headers)
+    return _open_stream(
+        client,
+        path,
+        None,
+        _headers(
+            headers,
+        ),
+    )
 
 
 @asynccontextmanager

@@ -20,6 +20,8 @@ from ...models.upload_document_body import UploadDocumentBody
 OPERATION = "uploadDocument"
 METHOD = "POST"
 AUTHENTICATED = True
+#: Accept for this operation: its success media types in the spec (DEFAULT_ACCEPT if none).
+ACCEPT = "application/json"
 
 
 def _path(

@@ -9,7 +9,7 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
-from intralinks_async._core.sender import RequestSender, encode_path_param
+from intralinks_async._core.sender import DEFAULT_ACCEPT, RequestSender, encode_path_param
 from intralinks_async._core.types import Response, Unset
 
 from ... import errors
@@ -17,6 +17,8 @@ from ... import errors
 OPERATION = "deleteFolder"
 METHOD = "DELETE"
 AUTHENTICATED = True
+#: Accept for this operation: its success media types in the spec (DEFAULT_ACCEPT if none).
+ACCEPT = DEFAULT_ACCEPT
 
 
 def _path(

@@ -20,6 +20,8 @@ from ...types import Unset
 OPERATION = "listFolders"
 METHOD = "GET"
 AUTHENTICATED = True
+#: Accept for this operation: its success media types in the spec (DEFAULT_ACCEPT if none).
+ACCEPT = "application/json"
 
 
 def _path(

@@ -18,6 +18,8 @@ from ...models.splash import Splash
 OPERATION = "getSplash"
 METHOD = "GET"
 AUTHENTICATED = True
+#: Accept for this operation: its success media types in the spec (DEFAULT_ACCEPT if none).
+ACCEPT = "application/json"
 
 
 def _path(
