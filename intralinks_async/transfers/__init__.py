@@ -181,6 +181,7 @@ class Transfers:
         journal: str | os.PathLike[str] | None = None,
         progress: ProgressCallback | None = None,
         on_conflict: OnConflict = "skip",
+        dry_run: bool = False,
     ) -> TransferReport:
         """Migrate the files under ``local_dir`` into the workspace.
 
@@ -218,6 +219,7 @@ class Transfers:
             journal=journal,
             progress=progress,
             on_conflict=on_conflict,
+            dry_run=dry_run,
         )
 
     async def download_tree(

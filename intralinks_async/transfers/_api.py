@@ -92,6 +92,7 @@ class RemoteAPI:
     """The operations transfers use, bound to one client and one retry counter."""
 
     def __init__(self, client: Any) -> None:
+        self.client = client
         self.sender = CountingSender(client)
         self._resources = Resources(self.sender)
         #: Retries made by the transfer logic itself (re-requested ranges, re-sent uploads).
@@ -139,7 +140,7 @@ class RemoteAPI:
         payload: bytes | AsyncIterable[bytes],
         size: int | None,
     ) -> Document:
-        """uploadDocument (the client never re-sends a POST: retries are decided by the caller)."""
+        """uploadDocument (the client re-sends it after 429/503 when ``payload`` is bytes)."""
         file = File(payload=payload, file_name=name, size=size)
         kwargs: dict[str, Any] = {"file": file, "folder_id": folder_id, "name": name}
         if note is not None:

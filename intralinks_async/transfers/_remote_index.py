@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 
+from intralinks_async.errors import APIResponseValidationError
 from intralinks_async.transfers._api import RemoteAPI, opt_str
-from intralinks_async.transfers._retrying import backoff, is_retryable
+from intralinks_async.transfers._failures import outcome_unknown, throttled_resend
 
-__all__ = ["DocumentIndex", "FolderIndex", "with_retries"]
-
-T = TypeVar("T")
-
-
-async def with_retries(api: RemoteAPI, call: Callable[[], Awaitable[T]], attempts: int = 6) -> T:
-    """Run an idempotent read, retrying transient failures the client gave up on."""
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return await call()
-        except Exception as exc:
-            if not is_retryable(exc) or attempt >= attempts:
-                raise
-            api.own_retries += 1
-            await backoff(attempt, exc)
-
+__all__ = ["DocumentIndex", "FolderIndex"]
 
 class FolderIndex:
     """Remote folders keyed by ``(parent id or None, name)``."""
@@ -44,7 +27,7 @@ class FolderIndex:
 
     async def refresh(self) -> None:
         """(Re)load every folder of the workspace."""
-        folders = await with_retries(self.api, lambda: self.api.list_folders(self.workspace_id))
+        folders = await self.api.list_folders(self.workspace_id)
         self.folders = folders
         by_key: dict[tuple[str | None, str], str] = {}
         for folder in sorted(folders, key=lambda f: opt_str(f.id) or ""):
@@ -79,29 +62,38 @@ class FolderIndex:
     async def ensure(self, parent_id: str | None, name: str) -> tuple[str, bool]:
         """Return ``(id, created)`` of folder ``name`` under ``parent_id``, creating it once.
 
-        A create whose answer was lost is resolved by re-listing before trying again.
+        A create whose answer was lost after it was sent (``outcome_unknown``) is
+        resolved by re-listing before trying again; every other failure is final (the
+        client already retried what could be retried).
         """
         existing = self.by_key.get((parent_id, name))
         if existing is not None:
             return existing, False
-        attempt = 0
+        resends = 0
+        throttled = 0
         while True:
-            attempt += 1
             try:
                 folder = await self.api.create_folder(self.workspace_id, name, parent_id)
             except Exception as exc:
-                if not is_retryable(exc) or attempt >= 6:
+                if await throttled_resend(self.api.client, exc, throttled):
+                    throttled += 1
+                    self.api.own_retries += 1
+                    continue
+                if not outcome_unknown(exc) or resends >= 3:
                     raise
                 await self._refresh_since(self._refreshes_started)
                 existing = self.by_key.get((parent_id, name))
                 if existing is not None:
                     return existing, False
+                resends += 1
                 self.api.own_retries += 1
-                await backoff(attempt, exc)
                 continue
             fid = opt_str(folder.id)
             if fid is None:
-                raise RuntimeError("createFolder returned no id")
+                raise APIResponseValidationError(
+                    f"createFolder answered without a folder id for {name!r}",
+                    operation="createFolder",
+                )
             self.by_key[(parent_id, name)] = fid
             return fid, True
 
@@ -130,6 +122,12 @@ class DocumentIndex:
         """Documents named ``name`` in ``folder_id``."""
         return list((await self._folder(folder_id)).get(name, []))
 
+    def mark_empty(self, folder_id: str) -> None:
+        """Record that ``folder_id`` holds no document (this run just created it)."""
+        self._by_folder[folder_id] = {}
+        while len(self._by_folder) > self.max_folders:
+            self._by_folder.popitem(last=False)
+
     def add(self, folder_id: str, doc: Any) -> None:
         """Remember a document just stored."""
         names = self._by_folder.get(folder_id)
@@ -147,9 +145,7 @@ class DocumentIndex:
             cached = self._by_folder.get(folder_id)
             if cached is not None:
                 return cached
-            docs = await with_retries(
-                self.api, lambda: self.api.list_documents(self.workspace_id, folder_id)
-            )
+            docs = await self.api.list_documents(self.workspace_id, folder_id)
             names: dict[str, list[Any]] = {}
             for doc in docs:
                 name = opt_str(doc.name)

@@ -11,7 +11,9 @@
 4. A server that ignores ``Range`` (200 on the first request) is read as one stream; so
    is a document that nothing could pin across requests (no ETag or Last-Modified, and
    no ``fileHash`` to catch a splice), so that versions are never mixed.
-5. A connection dropped mid-chunk re-requests only the bytes still missing (bounded).
+5. A body that breaks mid-stream re-requests only the bytes still missing (at most
+   ``MAX_RESUMES`` times per range). Everything else that fails a request (429, 503,
+   connection errors) was already retried by the client and is final here.
 6. Data goes to a temporary file (fsync + rename on success); the byte count is checked
    against ``Content-Range`` and ``fileSize``, the SHA-1 against ``fileHash``. The hash is
    computed in chunk order as soon as a prefix of the file is complete, reading it back in
@@ -36,7 +38,7 @@ import anyio.to_thread
 from intralinks_async.errors import APIStatusError
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size
 from intralinks_async.transfers._checks import positive_int
-from intralinks_async.transfers._retrying import ShortReadError, backoff, is_retryable
+from intralinks_async.transfers._failures import MAX_RESUMES, ShortReadError, body_broke
 from intralinks_async.transfers.errors import DocumentChangedError, IntegrityError, TransferError
 from intralinks_async.transfers.progress import ItemProgress
 from intralinks_async.transfers.window import unwrap_exception_group
@@ -92,7 +94,6 @@ class FileDownload:
         concurrency: int = 8,
         verify: bool = True,
         progress: ItemProgress | None = None,
-        max_attempts: int = 6,
     ) -> None:
         positive_int("chunk_size", chunk_size)
         positive_int("concurrency", concurrency)
@@ -104,7 +105,6 @@ class FileDownload:
         self.concurrency = concurrency
         self.verify = verify
         self.progress = progress
-        self.max_attempts = max_attempts
         self._writer: AtomicFileWriter | None = None
         self._etag: str | None = None
         self._validator: str | None = None
@@ -146,11 +146,11 @@ class FileDownload:
                 f"{self._label()} changed during download (ETag {self._etag} -> {etag})"
             )
 
-    async def _retry_or_raise(self, attempt: int, exc: BaseException) -> None:
-        if not is_retryable(exc) or attempt >= self.max_attempts:
+    def _resume_or_raise(self, resumes: int, exc: BaseException, responded: bool) -> None:
+        """Allow another request for the rest of a body that broke mid-stream, or raise."""
+        if not (responded and body_broke(exc)) or resumes > MAX_RESUMES:
             raise exc
         self.api.own_retries += 1
-        await backoff(attempt, exc)
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -206,57 +206,46 @@ class FileDownload:
         return mode == "ranged"
 
     async def _probe(self, *, task_status: anyio.abc.TaskStatus[str]) -> None:
-        attempt = 0
         started = False
         unpinned = False
-        while True:
-            attempt += 1
-            try:
-                headers = {"Range": f"bytes=0-{self.chunk_size - 1}"}
-                async with self.api.download(self.workspace_id, self.document_id, headers) as s:
-                    if s.status_code == 200:
-                        self._pin(s.headers)
-                        started = True
-                        task_status.started("single")
-                        await self._single_stream(first=s)
-                        return
-                    if s.status_code != 206:
-                        raise TransferError(f"{self._label()}: unexpected HTTP {s.status_code}")
-                    parsed = _parse_content_range(s.headers.get("content-range"))
-                    if parsed is None or parsed[0] != 0 or parsed[2] is None:
-                        raise TransferError(f"{self._label()}: bad Content-Range on 206")
+        try:
+            headers = {"Range": f"bytes=0-{self.chunk_size - 1}"}
+            async with self.api.download(self.workspace_id, self.document_id, headers) as s:
+                if s.status_code == 200:
                     self._pin(s.headers)
-                    self._total = parsed[2]
-                    if self._expected_size is not None and self._total != self._expected_size:
-                        started = True  # not worth retrying
-                        raise DocumentChangedError(
-                            f"{self._label()} is {self._total} bytes but its metadata says "
-                            f"{self._expected_size}: it changed since it was listed"
-                        )
-                    if self._validator is None and not (self.verify and self._expected_hash):
-                        # Nothing would pin the version across requests (no ETag or
-                        # Last-Modified) and no fileHash would catch a splice: read it in
-                        # one response instead (a retry starts over from byte 0).
-                        unpinned = True
-                    else:
-                        started = True
-                        await self._start_ranged(s, task_status)
-                if unpinned:
                     started = True
                     task_status.started("single")
-                    await self._single_stream(first=None)
+                    await self._single_stream(first=s)
                     return
-                break
-            except Exception as exc:
-                if started:
-                    raise
-                if isinstance(exc, APIStatusError) and exc.status_code == 416 and attempt == 1:
-                    # Unknown size and empty: nothing to range over.
+                if s.status_code != 206:
+                    raise TransferError(f"{self._label()}: unexpected HTTP {s.status_code}")
+                parsed = _parse_content_range(s.headers.get("content-range"))
+                if parsed is None or parsed[0] != 0 or parsed[2] is None:
+                    raise TransferError(f"{self._label()}: bad Content-Range on 206")
+                self._pin(s.headers)
+                self._total = parsed[2]
+                if self._expected_size is not None and self._total != self._expected_size:
+                    raise DocumentChangedError(
+                        f"{self._label()} is {self._total} bytes but its metadata says "
+                        f"{self._expected_size}: it changed since it was listed"
+                    )
+                if self._validator is None and not (self.verify and self._expected_hash):
+                    # Nothing would pin the version across requests (no ETag or
+                    # Last-Modified) and no fileHash would catch a splice: read it in
+                    # one response instead (a restart begins again at byte 0).
+                    unpinned = True
+                else:
                     started = True
-                    task_status.started("single")
-                    await self._single_stream(first=None)
-                    return
-                await self._retry_or_raise(attempt, exc)
+                    await self._start_ranged(s, task_status)
+        except APIStatusError as exc:
+            if started or exc.status_code != 416:
+                raise
+            # Unknown size and empty: nothing to range over.
+            unpinned = True
+        if unpinned:
+            task_status.started("single")
+            await self._single_stream(first=None)
+            return
         await self._chunk_worker()
 
     async def _start_ranged(self, s: Any, task_status: anyio.abc.TaskStatus[str]) -> None:
@@ -275,9 +264,7 @@ class FileDownload:
         try:
             await self._consume(s, pos, end)
         except Exception as exc:
-            if not is_retryable(exc):
-                raise
-            self.api.own_retries += 1
+            self._resume_or_raise(1, exc, responded=True)
             failed = 1
         if pos[0] <= end:
             await self._fetch_range(pos[0], end, already_failed=failed)
@@ -328,8 +315,10 @@ class FileDownload:
             headers = {"Range": f"bytes={pos[0]}-{end}"}
             if self._validator:
                 headers["If-Range"] = self._validator
+            responded = False
             try:
                 async with self.api.download(self.workspace_id, self.document_id, headers) as s:
+                    responded = True
                     if s.status_code == 200:
                         raise DocumentChangedError(
                             f"{self._label()} changed during download "
@@ -356,7 +345,7 @@ class FileDownload:
                 raise
             except Exception as exc:
                 failures += 1
-                await self._retry_or_raise(failures, exc)
+                self._resume_or_raise(failures, exc, responded)
 
     async def _consume(self, stream: Any, pos: list[int], end: int) -> None:
         """Write the body at ``pos[0]`` onwards (advancing it) up to ``end`` inclusive."""
@@ -392,12 +381,14 @@ class FileDownload:
             if self.verify:
                 self._sha1 = hashlib.sha1()  # noqa: S324 (integrity check, not security)
             written = 0
+            responded = first is not None
             try:
                 if first is not None:
                     s, first = first, None
                     written = await self._stream_all(s)
                 else:
                     async with self.api.download(self.workspace_id, self.document_id, {}) as s:
+                        responded = True
                         if attempt > 1 or self._etag is not None:
                             self._check_same(s.headers)
                         else:
@@ -408,11 +399,11 @@ class FileDownload:
             except DocumentChangedError:
                 raise
             except Exception as exc:
+                self._resume_or_raise(attempt, exc, responded)
                 # Without ranges nothing can be resumed: start over from byte 0.
                 await anyio.to_thread.run_sync(os.ftruncate, self._w.fd, 0)
                 if self.progress is not None:
                     self.progress.rewind()
-                await self._retry_or_raise(attempt, exc)
 
     async def _stream_all(self, stream: Any) -> int:
         pos = [0]
@@ -429,11 +420,12 @@ class FileDownload:
 
 
 async def iter_document_bytes(
-    api: RemoteAPI, workspace_id: str, document_id: str, *, max_attempts: int = 6
+    api: RemoteAPI, workspace_id: str, document_id: str
 ) -> AsyncGenerator[bytes, None]:
     """Yield a document's bytes in order, resuming after a dropped connection.
 
-    After a drop the rest is requested with ``Range: bytes=<n>-`` and ``If-Range``; a
+    After the body breaks mid-stream the rest is requested with ``Range: bytes=<n>-``
+    and ``If-Range`` (at most ``MAX_RESUMES`` times in a row without progress); a
     changed document raises :class:`DocumentChangedError` rather than splicing versions,
     as does a drop when the server gave no ETag or Last-Modified to pin the version.
     """
@@ -442,6 +434,8 @@ async def iter_document_bytes(
     etag: str | None = None
     attempt = 0
     while True:
+        responded = False
+        at_start = pos
         headers: dict[str, str] = {}
         if pos:
             if not validator:
@@ -454,6 +448,7 @@ async def iter_document_bytes(
             headers["If-Range"] = validator
         try:
             async with api.download(workspace_id, document_id, headers) as s:
+                responded = True
                 if pos == 0:
                     etag = s.headers.get("etag")
                     validator = etag if etag and not etag.startswith("W/") else None
@@ -477,8 +472,7 @@ async def iter_document_bytes(
         except DocumentChangedError:
             raise
         except Exception as exc:
-            attempt += 1
-            if not is_retryable(exc) or attempt >= max_attempts:
+            attempt = 1 if pos > at_start else attempt + 1
+            if not (responded and body_broke(exc)) or attempt > MAX_RESUMES:
                 raise
             api.own_retries += 1
-            await backoff(attempt, exc)

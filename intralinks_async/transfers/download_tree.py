@@ -28,7 +28,7 @@ from intralinks_async.transfers._checks import (
     thread_checkpoint,
     writable_target_dir,
 )
-from intralinks_async.transfers._remote_index import FolderIndex, with_retries
+from intralinks_async.transfers._remote_index import FolderIndex
 from intralinks_async.transfers.download import DEFAULT_CHUNK_SIZE, FileDownload
 from intralinks_async.transfers.errors import DocumentChangedError, IntegrityError
 from intralinks_async.transfers.journal import Journal
@@ -145,7 +145,7 @@ async def download_tree(
 
         async def list_folder(entry: tuple[str, tuple[str, ...]]) -> None:
             fid, parts = entry
-            docs = await with_retries(api, lambda: api.list_documents(workspace_id, fid))
+            docs = await api.list_documents(workspace_id, fid)
             docs.sort(key=lambda d: (opt_str(d.name) or "", opt_str(d.id) or ""))
             # Names are allocated per directory, so the result does not depend on the
             # order in which folders are listed.
@@ -263,7 +263,7 @@ async def _download_one(
         except (DocumentChangedError, IntegrityError):
             # The listing may predate a new version: with fresh metadata that differs,
             # fetch once more (the same failure with fresh metadata is a real one).
-            fresh = await with_retries(api, lambda: api.get_document(workspace_id, doc_id))
+            fresh = await api.get_document(workspace_id, doc_id)
             if (doc_size(fresh), doc_hash(fresh)) == (size, doc_hash(item.doc)):
                 raise
             prog.rewind()

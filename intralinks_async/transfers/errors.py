@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from intralinks_async.errors import IntralinksError
 
 __all__ = [
@@ -50,7 +52,13 @@ class SkippedEntryError(TransferError):
 
 
 class JournalError(TransferError):
-    """The journal file cannot be used (not a journal, unreadable)."""
+    """The journal cannot be used (not a journal, locked, corrupt, or its disk is full).
+
+    Raised by a tree transfer that had to stop because of it, with ``report`` (a
+    :class:`~intralinks_async.transfers.report.TransferReport`) saying what was done.
+    """
+
+    report: Any = None
 
 
 class JournalLockedError(JournalError):

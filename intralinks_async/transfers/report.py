@@ -8,6 +8,15 @@ from typing import Any
 __all__ = ["TransferFailure", "TransferReport"]
 
 
+def _shown(text: str) -> str:
+    """``text`` with undecodable bytes (surrogate escapes) shown as ``\\xNN``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def _drop_frames(error: BaseException) -> None:
     """Clear the tracebacks of ``error`` and of the exceptions chained to it.
 
@@ -51,6 +60,8 @@ class TransferReport:
     stored after a lost response (not sent twice), ``skipped`` those already done
     (journal) or already present; ``retries`` counts every request re-sent, by the client's
     retry policy or by the transfer itself (re-requested byte ranges, re-sent uploads).
+    Paths may hold characters that are not valid UTF-8 (escaped as ``\\xNN`` in
+    :meth:`to_dict`).
     """
 
     operation: str
@@ -63,6 +74,16 @@ class TransferReport:
     elapsed: float = 0.0
     retries: int = 0
     failures: list[TransferFailure] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    """``(local path, remote path)`` of every item stored under another name."""
+    aborted: str | None = None
+    """Why the run stopped before every item was attempted (None: it ran to the end)."""
+    rate_control: dict[str, Any] | None = None
+    """The client's rate-control state at the end of the run, when it has one."""
+    dry_run: bool = False
+    """True when nothing was sent: the counts describe the plan."""
+    planned: list[str] = field(default_factory=list)
+    """With ``dry_run``: one line per action the run would take."""
 
     @property
     def failed(self) -> int:
@@ -71,8 +92,8 @@ class TransferReport:
 
     @property
     def ok(self) -> bool:
-        """True when no item failed."""
-        return not self.failures
+        """True when no item failed and the run was not aborted."""
+        return not self.failures and self.aborted is None
 
     @property
     def throughput(self) -> float:
@@ -93,5 +114,15 @@ class TransferReport:
             "elapsed_seconds": round(self.elapsed, 3),
             "throughput_bytes_per_second": round(self.throughput, 1),
             "retries": self.retries,
-            "failures": [{"path": f.path, "error": f.message} for f in self.failures],
+            "failures": [
+                {"path": _shown(f.path), "error": _shown(f.message)} for f in self.failures
+            ],
+            "renamed": [
+                {"local": _shown(local), "remote": _shown(remote)}
+                for local, remote in self.renamed
+            ],
+            "aborted": self.aborted,
+            "rate_control": self.rate_control,
+            "dry_run": self.dry_run,
+            "planned": [_shown(line) for line in self.planned],
         }

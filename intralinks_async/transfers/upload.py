@@ -1,13 +1,15 @@
 """Streaming upload of one document, never creating a duplicate.
 
 The source (path, bytes, binary file object or async iterator of bytes) is streamed in
-chunks; file reads run in worker threads, which also compute the SHA-1. The client does
-not re-send a streamed POST body, so retrying is decided here: when an attempt fails
-(connection lost, timeout, 429, 5xx) after the whole body went out, the server may have
-stored the document even though the answer was lost. The folder is listed first, and a
-document with the same name, size and SHA-1 (``fileHash``) that did not exist before is
-adopted; only otherwise is the source sent again (re-opened from the start). A one-shot
-iterator cannot be sent again: :class:`SourceNotReplayableError`.
+chunks; file reads run in worker threads, which also compute the SHA-1 (and, when asked,
+the SHA-256). Retrying is the client's business: it re-sends a request the server
+answered 429/503 whenever the body can be replayed. What only a transfer can resolve is
+an answer lost after the whole body went out (``APIConnectionError.outcome_unknown``):
+the server may have stored the document. The folder is listed, and a document with the
+same name, size and SHA-1 (``fileHash``) that did not exist before is adopted; only
+otherwise is the source sent again (re-opened from the start). A one-shot iterator
+cannot be sent again: :class:`SourceNotReplayableError`. An answer without a document
+id is an :class:`~intralinks_async.errors.APIResponseValidationError`, never a success.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from typing import IO, Any
 
 import anyio.to_thread
 
+from intralinks_async.errors import APIResponseValidationError, APIStatusError
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import thread_checkpoint
-from intralinks_async.transfers._retrying import backoff, is_retryable
+from intralinks_async.transfers._failures import outcome_unknown, throttled_resend
 from intralinks_async.transfers.errors import (
     IntegrityError,
     SourceChangedError,
@@ -76,18 +79,48 @@ class UploadOutcome:
     adopted: bool
     """True when a lost response's document was found on the server and not re-sent."""
     attempts: int
+    sha256: str | None = None
+    """Hex SHA-256 of the bytes sent, when asked for."""
+
+
+class _Hashes:
+    """SHA-1 (the API's ``fileHash``) and, optionally, SHA-256 fed the same blocks."""
+
+    __slots__ = ("sha1", "sha256")
+
+    def __init__(self, sha256: bool) -> None:
+        self.sha1 = hashlib.sha1()  # noqa: S324 (content fingerprint, as the API's fileHash)
+        self.sha256 = hashlib.sha256() if sha256 else None
+
+    def update(self, block: bytes) -> None:
+        self.sha1.update(block)
+        if self.sha256 is not None:
+            self.sha256.update(block)
+
+    def digest(self) -> bytes:
+        return self.sha1.digest()
+
+    def copy(self) -> _Hashes:
+        twin = _Hashes(False)
+        twin.sha1 = self.sha1.copy()
+        twin.sha256 = None if self.sha256 is None else self.sha256.copy()
+        return twin
 
 
 class _Attempt:
     """Wraps one pass over the source: hashes, counts and notes whether it ran to the end."""
 
-    def __init__(self, progress: ItemProgress | None) -> None:
-        self.sha = hashlib.sha1()  # noqa: S324 (content fingerprint, as the API's fileHash)
+    def __init__(self, progress: ItemProgress | None, *, sha256: bool = False) -> None:
+        self.sha = _Hashes(sha256)
         self.size = 0
         self.exhausted = False
         self.progress = progress
         #: Set when reading the source failed (it changed); never worth another attempt.
         self.source_error: BaseException | None = None
+
+    def sha256_hex(self) -> str | None:
+        """Hex SHA-256 of the bytes read, if it was computed."""
+        return None if self.sha.sha256 is None else self.sha.sha256.hexdigest()
 
 
 def _fingerprint(fh: Any) -> tuple[int, int] | None:
@@ -100,7 +133,9 @@ def _fingerprint(fh: Any) -> tuple[int, int] | None:
 
 
 class _Source:
-    def __init__(self, source: UploadSource, size: int | None) -> None:
+    def __init__(
+        self, source: UploadSource, size: int | None, *, known_file: bool = False
+    ) -> None:
         self.source = source
         self.size = size
         self.replayable = True
@@ -108,8 +143,10 @@ class _Source:
         self._start: int | None = None
         self._used = False
         self._data: bytes | None = None
-        self._sha: Any = None
-        if isinstance(source, str | os.PathLike):
+        self._sha: _Hashes | None = None
+        if known_file and size is not None and isinstance(source, str | os.PathLike):
+            self.default_name = os.path.basename(source)
+        elif isinstance(source, str | os.PathLike):
             path = Path(source)
             if path.is_dir():
                 raise IsADirectoryError(
@@ -152,24 +189,31 @@ class _Source:
     async def load(self, attempt: _Attempt) -> bytes:
         """The whole (small) content, hashed and counted as one block.
 
-        The client never re-sends a POST by itself, so passing bytes keeps the retry
-        decision here.
+        A file is opened, read and hashed in one worker-thread hop. The result is bytes,
+        so the client may re-send it after a 429/503 answer.
         """
         if self._data is None:
             src: Any = self.source
+            want256 = attempt.sha.sha256 is not None
+
+            def digest(data: bytes) -> _Hashes:
+                hashes = _Hashes(want256)
+                hashes.update(data)
+                return hashes
+
             if isinstance(src, str | os.PathLike):
 
-                def read() -> tuple[bytes, Any]:
+                def read() -> tuple[bytes, _Hashes]:
                     with open(src, "rb") as fh:
                         data = fh.read()
-                    return data, hashlib.sha1(data)  # noqa: S324 (content fingerprint)
+                    return data, digest(data)
 
                 self._data, self._sha = await anyio.to_thread.run_sync(read)
             else:
                 self._data = bytes(src)
-                self._sha = hashlib.sha1(self._data)  # noqa: S324 (content fingerprint)
+                self._sha = digest(self._data)
         data = self._data
-        if data is None or (self.size is not None and len(data) != self.size):
+        if data is None or self._sha is None or (self.size is not None and len(data) != self.size):
             raise SourceChangedError(
                 f"upload source changed size before it was read (expected {self.size} bytes, "
                 f"read {0 if data is None else len(data)}); nothing was stored"
@@ -274,12 +318,17 @@ class _Source:
         return block
 
 
+def _throttled(exc: BaseException) -> bool:
+    return isinstance(exc, APIStatusError) and exc.status_code in (429, 503)
+
+
 class Uploader:
     """Uploads documents through ``api`` (see the module docstring)."""
 
-    def __init__(self, api: RemoteAPI, *, max_attempts: int = 6) -> None:
+    def __init__(self, api: RemoteAPI, *, max_resends: int = 3) -> None:
         self.api = api
-        self.max_attempts = max_attempts
+        #: Re-sends after answers lost with the body sent and the document not found.
+        self.max_resends = max_resends
 
     async def upload(
         self,
@@ -292,9 +341,16 @@ class Uploader:
         size: int | None = None,
         progress: ItemProgress | None = None,
         existing_ids: Collection[str] | None = None,
+        regular_file: bool = False,
+        sha256: bool = False,
     ) -> UploadOutcome:
-        """Upload ``source``; ``existing_ids`` are same-name documents never to be adopted."""
-        src = _Source(source, size)
+        """Upload ``source``; ``existing_ids`` are same-name documents never to be adopted.
+
+        ``regular_file``: the caller knows ``source`` is a regular file of ``size`` bytes
+        (a tree walk already looked), so it is not examined again. ``sha256``: also
+        compute the SHA-256 of the bytes sent (``UploadOutcome.sha256``).
+        """
+        src = _Source(source, size, known_file=regular_file)
         doc_name = name or src.default_name
         if not doc_name:
             raise ValueError("name= is required when the source has no file name")
@@ -304,9 +360,10 @@ class Uploader:
             progress.start()
         excluded = set(existing_ids or ())
         attempt_no = 0
+        throttled = 0
         while True:
             attempt_no += 1
-            attempt = _Attempt(progress)
+            attempt = _Attempt(progress, sha256=sha256)
             payload: bytes | AsyncIterable[bytes]
             if src.in_memory:
                 payload = await src.load(attempt)
@@ -324,43 +381,68 @@ class Uploader:
             except Exception as exc:
                 if attempt.source_error is not None:
                     raise attempt.source_error from None
-                if not is_retryable(exc):
-                    raise
+                if src.replayable and await throttled_resend(self.api.client, exc, throttled):
+                    throttled += 1
+                    self.api.own_retries += 1
+                    if progress is not None:
+                        progress.rewind()
+                    continue
+                if not outcome_unknown(exc):
+                    if not src.replayable and _throttled(exc):
+                        raise SourceNotReplayableError(
+                            f"the upload of {doc_name!r} was refused for now ({exc}) and its "
+                            "source is a one-shot stream that cannot be sent again; pass a "
+                            "path, bytes or a seekable file to have it re-sent"
+                        ) from exc
+                    raise  # the client already retried whatever could be retried
+                sha1 = _b64(attempt.sha.digest())
                 if attempt.exhausted:
                     found = await self._find_landed(
-                        workspace_id,
-                        folder_id,
-                        doc_name,
-                        attempt.size,
-                        _b64(attempt.sha.digest()),
-                        excluded,
+                        workspace_id, folder_id, doc_name, attempt.size, sha1, excluded
                     )
                     if found is not None:
                         return UploadOutcome(
-                            found, attempt.size, _b64(attempt.sha.digest()), True, attempt_no
+                            found, attempt.size, sha1, True, attempt_no, attempt.sha256_hex()
                         )
-                if attempt_no >= self.max_attempts:
+                if attempt_no > self.max_resends:
                     raise
                 if not src.replayable:
                     raise SourceNotReplayableError(
-                        f"upload of {doc_name!r} failed ({type(exc).__name__}) and its source "
-                        "is a one-shot stream that cannot be sent again; pass a path, bytes "
-                        "or a seekable file to get automatic retries"
+                        f"the answer to the upload of {doc_name!r} was lost and it did not "
+                        "land; its source is a one-shot stream that cannot be sent again: pass "
+                        "a path, bytes or a seekable file to have it re-sent"
                     ) from exc
                 self.api.own_retries += 1
                 if progress is not None:
                     progress.rewind()
-                await backoff(attempt_no, exc)
                 continue
-            sha1 = _b64(attempt.sha.digest())
-            if src.size is not None and attempt.size != src.size:
-                raise IntegrityError(
-                    f"upload of {doc_name!r}: read {attempt.size} bytes, expected {src.size}"
-                )
-            problem = self._check_stored(doc, doc_name, attempt.size, sha1)
-            if problem is not None:
-                raise IntegrityError(await self._remove_bad_copy(workspace_id, doc, problem))
-            return UploadOutcome(doc, attempt.size, sha1, False, attempt_no)
+            return await self._accepted(workspace_id, doc, doc_name, src, attempt, attempt_no)
+
+    async def _accepted(
+        self,
+        workspace_id: str,
+        doc: Any,
+        doc_name: str,
+        src: _Source,
+        attempt: _Attempt,
+        attempt_no: int,
+    ) -> UploadOutcome:
+        """Check the server's answer against what was sent."""
+        sha1 = _b64(attempt.sha.digest())
+        if opt_str(getattr(doc, "id", None)) is None:
+            raise APIResponseValidationError(
+                f"the server accepted {doc_name!r} but its answer names no document id, so "
+                "the upload cannot be confirmed",
+                operation="uploadDocument",
+            )
+        if src.size is not None and attempt.size != src.size:
+            raise IntegrityError(
+                f"upload of {doc_name!r}: read {attempt.size} bytes, expected {src.size}"
+            )
+        problem = self._check_stored(doc, doc_name, attempt.size, sha1)
+        if problem is not None:
+            raise IntegrityError(await self._remove_bad_copy(workspace_id, doc, problem))
+        return UploadOutcome(doc, attempt.size, sha1, False, attempt_no, attempt.sha256_hex())
 
     @staticmethod
     def _check_stored(doc: Any, name: str, size: int, sha1: str) -> str | None:
@@ -379,17 +461,8 @@ class Uploader:
         if doc_id is None:
             return problem
         try:
-            with anyio.CancelScope(shield=True), anyio.fail_after(10):
-                attempt = 0
-                while True:
-                    attempt += 1
-                    try:
-                        await self.api.delete_document(workspace_id, doc_id)
-                        break
-                    except Exception as exc:
-                        if not is_retryable(exc) or attempt >= self.max_attempts:
-                            raise
-                        await backoff(attempt, exc)
+            with anyio.CancelScope(shield=True), anyio.fail_after(30):
+                await self.api.delete_document(workspace_id, doc_id)
         except Exception as exc:
             return (
                 f"{problem}; removing the bad copy (document {doc_id}) failed too "
@@ -406,17 +479,8 @@ class Uploader:
         sha1: str,
         excluded: Collection[str],
     ) -> Any | None:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                docs = await self.api.list_documents(workspace_id, folder_id)
-                break
-            except Exception as exc:
-                if not is_retryable(exc) or attempt >= self.max_attempts:
-                    raise
-                self.api.own_retries += 1
-                await backoff(attempt, exc)
+        """The document a lost answer stored, if it is in the folder (name, size, SHA-1)."""
+        docs = await self.api.list_documents(workspace_id, folder_id)
         for doc in docs:
             doc_id = opt_str(doc.id)
             if doc_id is None or doc_id in excluded or opt_str(doc.name) != name:

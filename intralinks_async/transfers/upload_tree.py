@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 import os
-import time
 from itertools import groupby
-from pathlib import Path
 from typing import Any, Literal
+
+import anyio.to_thread
 
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import existing_dir, positive_int
+from intralinks_async.transfers._failures import is_fatal
 from intralinks_async.transfers._remote_index import DocumentIndex, FolderIndex
+from intralinks_async.transfers._run import TreeRun, journal_excludes
 from intralinks_async.transfers.errors import (
     RemoteConflictError,
     SkippedEntryError,
     TransferError,
 )
-from intralinks_async.transfers.journal import Journal
+from intralinks_async.transfers.journal import Journal, JournalEntry
 from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
 from intralinks_async.transfers.report import TransferFailure, TransferReport
 from intralinks_async.transfers.upload import Uploader, hash_file
-from intralinks_async.transfers.walk import LocalFile, iter_files, scan_tree
+from intralinks_async.transfers.walk import LocalFile, LocalTree, iter_batches, scan_tree
 from intralinks_async.transfers.window import run_window
 
 __all__ = ["OnConflict", "cached_folder_limit", "upload_tree"]
 
 OnConflict = Literal["skip", "new_version", "error"]
+
+_Work = tuple[LocalFile, JournalEntry | None]
 
 
 async def upload_tree(
@@ -38,60 +42,24 @@ async def upload_tree(
     journal: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
     on_conflict: OnConflict = "skip",
+    dry_run: bool = False,
 ) -> TransferReport:
     """Upload every file under ``local_dir``; see :meth:`Transfers.upload_tree`."""
     if on_conflict not in ("skip", "new_version", "error"):
         raise ValueError(f"on_conflict must be 'skip', 'new_version' or 'error': {on_conflict!r}")
     positive_int("concurrency", concurrency)
-    started = time.monotonic()
     root = existing_dir("local_dir", local_dir).resolve()
-    exclude: list[str] = []
-    if journal is not None:
-        # The journal (and SQLite's side files) may live inside the tree being uploaded.
-        base = os.fspath(Path(journal).resolve())
-        exclude = [base + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+    exclude = journal_excludes(journal)
     scope = f"{workspace_id}:{parent_folder_id or ''}:{root}"
-    # Opened first: a wrong journal fails before a long scan.
-    jrnl = Journal(journal, kind="upload", scope=scope) if journal is not None else None
-    report = TransferReport("upload")
-    try:
+    report = TransferReport("upload", dry_run=dry_run)
+    # The journal is opened first: a wrong or locked journal fails before a long scan.
+    async with TreeRun(api, report, journal, kind="upload", scope=scope) as run:
         tree = await scan_tree(root, exclude=exclude)
-        report.items_total = tree.file_count
-        tracker = ProgressTracker(
-            progress, items_total=tree.file_count, bytes_total=tree.total_bytes
-        )
-        tracker.emit("totals", "", 0, None)
-        folders = FolderIndex(api, workspace_id)
-        await folders.refresh()
-        if parent_folder_id is not None:
-            folders.require("parent_folder_id", parent_folder_id)
-        folder_ids: dict[str, str] = {}
-        if parent_folder_id is None:
-            root_id, created = await folders.ensure(None, root.name or "upload")
-            report.folders_created += created
-        else:
-            root_id = parent_folder_id
-        folder_ids[""] = root_id
-        await _create_folders(tree.dirs, folders, folder_ids, concurrency, report)
-        docs = DocumentIndex(api, workspace_id, max_folders=cached_folder_limit(concurrency))
-        uploader = Uploader(api)
-
-        async def upload_one(item: LocalFile) -> None:
-            await _upload_one(
-                item, api, uploader, docs, folder_ids, jrnl, tracker, report, on_conflict
-            )
-
-        def failed(item: LocalFile, exc: Exception) -> None:
-            report.failures.append(TransferFailure(item.key, exc))
-            if jrnl is not None:
-                jrnl.failed(item.key, f"{type(exc).__name__}: {exc}")
-
-        await run_window(iter_files(tree), upload_one, concurrency=concurrency, on_error=failed)
-    finally:
-        if jrnl is not None:
-            jrnl.close()
-        report.retries = api.retries
-        report.elapsed = time.monotonic() - started
+        upload = _TreeUpload(api, run, workspace_id, tree, progress, on_conflict, concurrency)
+        run.stop(await upload.folders(parent_folder_id))
+        if report.aborted is None:
+            async with run.journal_writer():
+                run.stop(await upload.files())
     return report
 
 
@@ -100,126 +68,214 @@ def cached_folder_limit(concurrency: int) -> int:
     return 2 * concurrency + 8
 
 
-async def _create_folders(
-    dirs: list[str],
-    folders: FolderIndex,
-    folder_ids: dict[str, str],
-    concurrency: int,
-    report: TransferReport,
-) -> None:
-    """Parents before children; the folders of one depth concurrently."""
-    for _depth, level in groupby(dirs, key=lambda d: d.count("/")):
-
-        async def ensure(rel: str) -> None:
-            parent_rel, _, name = rel.rpartition("/")
-            parent_id = folder_ids.get(parent_rel)
-            if parent_id is None:
-                return  # the parent failed; its files report the failure
-            fid, created = await folders.ensure(parent_id, name)
-            report.folders_created += created
-            folder_ids[rel] = fid
-
-        def failed(rel: str, exc: Exception) -> None:
-            report.failures.append(TransferFailure(rel + "/", exc))
-
-        await run_window(list(level), ensure, concurrency=concurrency, on_error=failed)
+_SKIPPED = {
+    "symlink": "symbolic link not followed (links are never uploaded; copy the target "
+    "into the tree to include it)",
+    "special": "special file (FIFO, socket or device) not uploaded",
+    "partial": "temporary file of an interrupted download (incomplete) not uploaded",
+    "unreadable": "cannot be read, not uploaded",
+}
 
 
-async def _upload_one(
-    item: LocalFile,
-    api: RemoteAPI,
-    uploader: Uploader,
-    docs: DocumentIndex,
-    folder_ids: dict[str, str],
-    jrnl: Journal | None,
-    tracker: ProgressTracker,
-    report: TransferReport,
-    on_conflict: OnConflict,
-) -> None:
-    key = item.key
-    prog = tracker.item(key, item.size)
-    try:
+class _TreeUpload:
+    """State of one ``upload_tree`` run (folders first, then the window of files)."""
+
+    def __init__(
+        self,
+        api: RemoteAPI,
+        run: TreeRun,
+        workspace_id: str,
+        tree: LocalTree,
+        progress: ProgressCallback | None,
+        on_conflict: OnConflict,
+        concurrency: int,
+    ) -> None:
+        self.api = api
+        self.run = run
+        self.report = run.report
+        self.jrnl: Journal | None = run.journal
+        self.workspace_id = workspace_id
+        self.tree = tree
+        self.on_conflict = on_conflict
+        self.concurrency = concurrency
+        self.dry_run = run.report.dry_run
+        self.report.items_total = tree.file_count
+        self.tracker = ProgressTracker(
+            progress, items_total=tree.file_count, bytes_total=tree.total_bytes
+        )
+        self.tracker.emit("totals", "", 0, None)
+        self.index = FolderIndex(api, workspace_id)
+        self.docs = DocumentIndex(api, workspace_id, max_folders=cached_folder_limit(concurrency))
+        self.uploader = Uploader(api)
+        #: Local relative directory -> remote folder id (None: would be created, dry run).
+        self.folder_ids: dict[str, str | None] = {}
+
+    # -- folders -------------------------------------------------------------------------
+
+    async def folders(self, parent_folder_id: str | None) -> Exception | None:
+        """Find or create the remote folders, parents before children (one level at a time)."""
+        try:
+            await self.index.refresh()
+            if parent_folder_id is not None:
+                self.index.require("parent_folder_id", parent_folder_id)
+                self.folder_ids[""] = parent_folder_id
+            else:
+                self.folder_ids[""] = await self._ensure(None, self.tree.root.name or "upload", "")
+        except Exception as exc:
+            if is_fatal(exc):
+                return exc
+            raise
+        for _depth, level in groupby(self.tree.dirs, key=lambda d: d.count("/")):
+            fatal = await run_window(
+                list(level),
+                self._ensure_dir,
+                concurrency=self.concurrency,
+                on_error=self._dir_failed,
+                is_fatal=is_fatal,
+            )
+            if fatal is not None:
+                return fatal
+        return None
+
+    async def _ensure_dir(self, rel: str) -> None:
+        parent_rel, _, name = rel.rpartition("/")
+        if parent_rel not in self.folder_ids:
+            return  # the parent failed; its files report the failure
+        self.folder_ids[rel] = await self._ensure(self.folder_ids[parent_rel], name, rel)
+
+    async def _ensure(self, parent_id: str | None, name: str, rel: str) -> str | None:
+        if parent_id is None and rel != "":  # its parent does not exist yet (dry run)
+            self.report.planned.append(f"create folder {rel}/")
+            return None
+        existing = self.index.by_key.get((parent_id, name))
+        if existing is not None:
+            return existing
+        if self.dry_run:
+            self.report.planned.append(f"create folder {rel or name}/")
+            return None
+        fid, created = await self.index.ensure(parent_id, name)
+        self.report.folders_created += created
+        if created:
+            self.docs.mark_empty(fid)  # just created: nothing to list
+        return fid
+
+    def _dir_failed(self, rel: str, exc: Exception) -> None:
+        self.report.failures.append(TransferFailure(rel + "/", exc))
+
+    # -- files ---------------------------------------------------------------------------
+
+    async def _work(self) -> Any:
+        """Entries with their journal rows (looked up per batch, in the walk's thread hop)."""
+        jrnl = self.jrnl
+        lookup = jrnl is not None and jrnl.had_entries
+        async for batch in iter_batches(self.tree):
+            entries: dict[str, JournalEntry] = {}
+            if lookup and jrnl is not None:
+                keys = [item.key for item in batch if item.kind == "file"]
+                entries = await anyio.to_thread.run_sync(jrnl.get_many, keys)
+            for item in batch:
+                yield item, entries.get(item.key)
+
+    async def files(self) -> Exception | None:
+        """Upload every entry through the window; returns the fatal failure, if any."""
+        return await run_window(
+            self._work(),
+            self._one,
+            concurrency=self.concurrency,
+            on_error=self._failed,
+            is_fatal=is_fatal,
+        )
+
+    def _failed(self, work: _Work, exc: Exception) -> None:
+        item = work[0]
+        self.report.failures.append(TransferFailure(item.key, exc))
+        if self.jrnl is not None and item.kind == "file":
+            self.jrnl.failed(item.key, f"{type(exc).__name__}: {exc}")
+
+    async def _one(self, work: _Work) -> None:
+        item, entry = work
+        prog = self.tracker.item(item.key, item.size)
+        try:
+            await self._upload(item, entry, prog)
+        except BaseException:
+            prog.fail()
+            raise
+
+    async def _upload(self, item: LocalFile, entry: JournalEntry | None, prog: Any) -> None:
+        report = self.report
         if item.kind != "file":
-            raise SkippedEntryError(_SKIPPED[item.kind])
-        entry = jrnl.get(key) if jrnl is not None else None
+            detail = f": {item.error}" if item.error else ""
+            raise SkippedEntryError(_SKIPPED[item.kind] + detail)
+        jrnl = self.jrnl
+        if jrnl is not None:
+            jrnl.check()
         if entry is not None and entry.state == "done" and entry.size == item.size:
             # (A file whose size changed since it was recorded goes through on_conflict.)
             prog.skip()
             report.skipped += 1
             return
-        folder_id = folder_ids.get(item.rel_dir)
-        if folder_id is None:
+        if item.rel_dir not in self.folder_ids:
             raise TransferError(f"folder {item.rel_dir!r} could not be created")
-        same = await docs.same_name(folder_id, item.name)
+        folder_id = self.folder_ids[item.rel_dir]
+        remote_name = item.name
+        same = [] if folder_id is None else await self.docs.same_name(folder_id, remote_name)
         if same:
-            found = await _already_there(item, same, on_conflict)
+            found = await self._already_there(item, same)
             if found is not None:
                 doc, sha1 = found
                 if jrnl is not None:
-                    jrnl.done(key, remote_id=opt_str(doc.id), size=item.size, sha1=sha1)
+                    jrnl.done(item.key, remote_id=opt_str(doc.id), size=item.size, sha1=sha1)
                 prog.skip()
                 report.skipped += 1
                 return
-            if on_conflict == "error":
+            if self.on_conflict != "new_version":
                 raise RemoteConflictError(
-                    f"a different document named {item.name!r} already exists in the folder"
+                    f"a different document named {remote_name!r} (other size or content) "
+                    "already exists in the folder; not uploaded (on_conflict="
+                    f"{self.on_conflict!r}; use 'new_version' to upload it alongside)"
                 )
+        if self.dry_run or folder_id is None:
+            report.planned.append(f"upload {item.key} ({item.size} bytes)")
+            report.succeeded += 1
+            prog.skip()
+            return
         if jrnl is not None:
-            jrnl.plan(key, size=item.size)
-        outcome = await uploader.upload(
-            _workspace(docs),
+            jrnl.plan(item.key, size=item.size)
+        outcome = await self.uploader.upload(
+            self.workspace_id,
             folder_id,
             item.path,
-            name=item.name,
+            name=remote_name,
             size=item.size,
             progress=prog,
             existing_ids=[i for d in same if (i := opt_str(d.id)) is not None],
+            regular_file=True,
         )
         if jrnl is not None:
             jrnl.done(
-                key, remote_id=opt_str(outcome.document.id), size=outcome.size, sha1=outcome.sha1
+                item.key,
+                remote_id=opt_str(outcome.document.id),
+                size=outcome.size,
+                sha1=outcome.sha1,
             )
-        docs.add(folder_id, outcome.document)
+        self.docs.add(folder_id, outcome.document)
         report.bytes_transferred += outcome.size
         if outcome.adopted:
             report.adopted += 1
         else:
             report.succeeded += 1
         prog.finish()
-    except BaseException:
-        prog.fail()
-        raise
 
+    async def _already_there(self, item: LocalFile, same: list[Any]) -> tuple[Any, str] | None:
+        """The same-name remote document that already holds this file's content, if any.
 
-_SKIPPED = {
-    "symlink": "symbolic link not followed (links are never uploaded; copy the target "
-    "into the tree to include it)",
-    "special": "special file (FIFO, socket or device) not uploaded",
-    "partial": "temporary file of an interrupted download (incomplete) not uploaded",
-}
-
-
-def _workspace(docs: DocumentIndex) -> str:
-    return docs.workspace_id
-
-
-async def _already_there(
-    item: LocalFile, same: list[Any], on_conflict: OnConflict
-) -> tuple[Any, str | None] | None:
-    """The remote document that already holds this file's content, if any.
-
-    With ``skip`` a same-name document of the same size counts (any same-name document
-    is left alone anyway); otherwise the SHA-1 must also match when the server gives one.
-    """
-    sized = [d for d in same if doc_size(d) in (None, item.size)]
-    if on_conflict == "skip":
-        return (sized[0] if sized else same[0]), None
-    if not sized:
+        Its size must match, and its ``fileHash`` (SHA-1) too when the server gives one.
+        """
+        sized = [d for d in same if doc_size(d) == item.size]
+        if not sized:
+            return None
+        _size, sha1 = await hash_file(item.path)
+        for doc in sized:
+            if doc_hash(doc) in (None, sha1):
+                return doc, sha1
         return None
-    if all(doc_hash(d) is None for d in sized):
-        return sized[0], None
-    _size, sha1 = await hash_file(item.path)
-    for doc in sized:
-        if doc_hash(doc) in (None, sha1):
-            return doc, sha1
-    return None

@@ -8,6 +8,10 @@ silently: they come out of the walk as entries with ``kind`` ``"symlink"`` or
 incomplete by definition), which ``upload_tree`` reports as failures
 (:class:`~intralinks_async.transfers.errors.SkippedEntryError`). Paths in ``exclude``
 (the migration's own journal files) are left out entirely.
+
+The walk never aborts: a directory that cannot be read (permissions, removed meanwhile)
+or an entry that cannot be examined becomes an ``"unreadable"`` entry carrying its
+error, and everything else is walked.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ import anyio.to_thread
 from intralinks_async.transfers._checks import thread_checkpoint
 from intralinks_async.transfers.names import is_temp_name
 
-__all__ = ["BATCH", "EntryKind", "LocalFile", "LocalTree", "iter_files", "scan_tree"]
+__all__ = ["BATCH", "EntryKind", "LocalFile", "LocalTree", "iter_batches", "iter_files", "scan_tree"]
 
-EntryKind = Literal["file", "symlink", "special", "partial"]
+EntryKind = Literal["file", "symlink", "special", "partial", "unreadable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,10 @@ class LocalFile:
     name: str
     size: int
     kind: EntryKind = "file"
-    """``"file"`` (uploaded) or a skipped ``"symlink"``/``"special"``/``"partial"``."""
+    """``"file"`` (uploaded) or a skipped ``"symlink"``/``"special"``/``"partial"``/
+    ``"unreadable"`` (an entry or a whole directory, ``name`` ending in ``/``)."""
+    error: str | None = None
+    """Why an ``"unreadable"`` entry could not be read."""
 
     @property
     def key(self) -> str:
@@ -59,6 +66,8 @@ class LocalTree:
     total_bytes: int
     exclude: frozenset[str] = frozenset()
     """Absolute paths left out of the walk."""
+    unreadable: tuple[LocalFile, ...] = ()
+    """Directories that could not be listed (``kind="unreadable"``)."""
 
 
 #: Directory entries read per worker-thread hop (a flat directory of a million files is
@@ -66,11 +75,18 @@ class LocalTree:
 BATCH = 256
 
 
+def _describe(exc: OSError) -> str:
+    return f"{type(exc).__name__}: {exc.strerror or exc}"
+
+
 def _kind(entry: os.DirEntry[str]) -> tuple[EntryKind | None, int]:
     """(kind, size) of an entry; kind None for a directory."""
-    if entry.is_symlink():
-        return "symlink", 0
-    st = entry.stat(follow_symlinks=False)
+    try:
+        if entry.is_symlink():
+            return "symlink", 0
+        st = entry.stat(follow_symlinks=False)
+    except OSError:
+        return "unreadable", 0
     if stat.S_ISDIR(st.st_mode):
         return None, 0
     if stat.S_ISREG(st.st_mode):
@@ -82,28 +98,38 @@ def _kind(entry: os.DirEntry[str]) -> tuple[EntryKind | None, int]:
 
 def _scan(root: Path, exclude: frozenset[str]) -> LocalTree:
     dirs: list[str] = []
+    unreadable: list[LocalFile] = []
     files = 0
     total = 0
     stack = [""]
     while stack:
         rel = stack.pop()
         thread_checkpoint()
-        with os.scandir(root / rel if rel else root) as it:
-            for n, entry in enumerate(it, 1):
-                if n % BATCH == 0:
-                    thread_checkpoint()
-                if entry.path in exclude:
-                    continue
-                kind, size = _kind(entry)
-                child = f"{rel}/{entry.name}" if rel else entry.name
-                if kind is None:
-                    dirs.append(child)
-                    stack.append(child)
-                else:
-                    files += 1
-                    total += size
+        try:
+            with os.scandir(root / rel if rel else root) as it:
+                for n, entry in enumerate(it, 1):
+                    if n % BATCH == 0:
+                        thread_checkpoint()
+                    if entry.path in exclude:
+                        continue
+                    kind, size = _kind(entry)
+                    child = f"{rel}/{entry.name}" if rel else entry.name
+                    if kind is None:
+                        dirs.append(child)
+                        stack.append(child)
+                    else:
+                        files += 1
+                        total += size
+        except OSError as exc:
+            if not rel:
+                raise
+            parent, _, name = rel.rpartition("/")
+            unreadable.append(
+                LocalFile(root / rel, parent, name + "/", 0, "unreadable", _describe(exc))
+            )
+            dirs.remove(rel)
     dirs.sort(key=lambda d: (d.count("/"), d))
-    return LocalTree(root, dirs, files, total, exclude)
+    return LocalTree(root, dirs, files + len(unreadable), total, exclude, tuple(unreadable))
 
 
 async def scan_tree(
@@ -126,25 +152,44 @@ def _next_batch(
             continue
         kind, size = _kind(entry)
         if kind is not None:
-            out.append(LocalFile(Path(entry.path), rel, entry.name, size, kind))
+            error = "the entry could not be examined" if kind == "unreadable" else None
+            out.append(LocalFile(Path(entry.path), rel, entry.name, size, kind, error))
             if len(out) >= BATCH:
                 break
     return out
 
 
-async def iter_files(tree: LocalTree) -> AsyncIterator[LocalFile]:
-    """Yield every entry, directory by directory, :data:`BATCH` entries per thread hop."""
+async def iter_batches(tree: LocalTree) -> AsyncIterator[list[LocalFile]]:
+    """Every entry, directory by directory, :data:`BATCH` entries per thread hop.
+
+    Directories the scan could not list come first, as ``"unreadable"`` entries.
+    """
+    if tree.unreadable:
+        yield list(tree.unreadable)
     for rel in ["", *tree.dirs]:
         path = tree.root / rel if rel else tree.root
         try:
             it = await anyio.to_thread.run_sync(os.scandir, path)
-        except FileNotFoundError:
-            continue  # removed since the scan
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                continue  # removed since the scan
+            parent, _, name = rel.rpartition("/")
+            yield [LocalFile(path, parent, name + "/", 0, "unreadable", _describe(exc))]
+            continue
         try:
             while batch := await anyio.to_thread.run_sync(
                 _next_batch, it, tree.root, rel, tree.exclude
             ):
-                for item in batch:
-                    yield item
+                yield batch
+        except OSError as exc:
+            parent, _, name = rel.rpartition("/")
+            yield [LocalFile(path, parent, name + "/", 0, "unreadable", _describe(exc))]
         finally:
             it.close()
+
+
+async def iter_files(tree: LocalTree) -> AsyncIterator[LocalFile]:
+    """Yield every entry of :func:`iter_batches` one at a time."""
+    async for batch in iter_batches(tree):
+        for item in batch:
+            yield item

@@ -58,13 +58,16 @@ async def run_window(
     *,
     concurrency: int,
     on_error: Callable[[T, Exception], None] | None = None,
-) -> None:
+    is_fatal: Callable[[Exception], bool] | None = None,
+) -> Exception | None:
     """Run ``worker`` on every item with at most ``concurrency`` running at once.
 
     With ``on_error``, an ``Exception`` raised by a worker is passed to it and the
     window carries on with the next item (per-item failure isolation); without it, the
     first failure cancels the others and is re-raised (unwrapped from its task group).
-    Cancellation always propagates.
+    A failure for which ``is_fatal`` is true stops the window instead: the items in
+    flight are cancelled, the rest are not started, and that failure is returned (None
+    when every item ran). Cancellation always propagates.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -83,12 +86,18 @@ async def run_window(
                 exhausted = True
                 return []
 
-    async def run_worker() -> None:
-        while batch := await next_item():
+    fatal: list[Exception] = []
+
+    async def run_worker(scope: anyio.CancelScope) -> None:
+        while not fatal and (batch := await next_item()):
             item = batch[0]
             try:
                 await worker(item)
             except Exception as exc:
+                if is_fatal is not None and is_fatal(exc):
+                    fatal.append(exc)
+                    scope.cancel()
+                    return
                 if on_error is None:
                     raise
                 on_error(item, exc)
@@ -96,9 +105,10 @@ async def run_window(
     try:
         async with anyio.create_task_group() as tg:
             for _ in range(concurrency):
-                tg.start_soon(run_worker)
+                tg.start_soon(run_worker, tg.cancel_scope)
     except BaseExceptionGroup as group:
         raise unwrap_exception_group(group) from None
     finally:
         with anyio.CancelScope(shield=True):
             await source.aclose()
+    return fatal[0] if fatal else None

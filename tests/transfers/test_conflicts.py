@@ -19,10 +19,14 @@ async def test_on_conflict_modes(tmp_path: Path) -> None:
             ws = await new_workspace(client)
             first = await client.transfers.upload_tree(src, ws)
             assert first.ok and first.succeeded == 2 and first.folders_created == 2
-            (src / "a.txt").write_bytes(b"second!")  # changed content, b.txt unchanged
+            # Changed content of the same size (a name-and-size rule would miss it).
+            (src / "a.txt").write_bytes(b"FIRST")
 
             skip = await client.transfers.upload_tree(src, ws, on_conflict="skip")
-            assert skip.ok and skip.skipped == 2 and len(remote_documents(app, ws)) == 2
+            assert [f.path for f in skip.failures] == ["a.txt"]
+            assert isinstance(skip.failures[0].error, RemoteConflictError)
+            assert "different document" in skip.failures[0].message
+            assert skip.skipped == 1 and len(remote_documents(app, ws)) == 2
 
             err = await client.transfers.upload_tree(src, ws, on_conflict="error")
             assert [f.path for f in err.failures] == ["a.txt"]
@@ -34,7 +38,7 @@ async def test_on_conflict_modes(tmp_path: Path) -> None:
             docs = remote_documents(app, ws)
             assert sorted((d["name"], d["fileSize"]) for d in docs) == [
                 ("a.txt", 5),
-                ("a.txt", 7),
+                ("a.txt", 5),
                 ("b.txt", 4),
             ]
             # Rerun: the new version is now identical, nothing more is stored.

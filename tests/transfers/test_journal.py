@@ -60,6 +60,8 @@ def test_consistent_after_sigkill(tmp_path: Path) -> None:
             j.plan(f"f{{i}}", size=i)
             j.done(f"f{{i}}", remote_id=f"D{{i}}", size=i, sha1=None)
         j.plan("in-flight", size=1)
+        j.flush()
+        j.plan("never-written", size=1)  # buffered: lost with the process
         print("ready", flush=True)
         sys.stdin.read()
         """

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from intralinks_async.testing import create_app, serve_in_thread
-from intralinks_async.transfers import _retrying
 
 from .conftest import connect, new_workspace
 
@@ -29,7 +28,6 @@ def _recording(app: Any, seen: set[str]) -> Any:
 async def test_failed_transfers_leak_no_secret(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_retrying, "_MAX_SLEEP", 0.001)  # the transfers' own backoff
     caplog.set_level(logging.DEBUG)
     src = tmp_path / "room"
     src.mkdir()

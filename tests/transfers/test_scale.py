@@ -102,9 +102,6 @@ async def test_failures_do_not_keep_file_contents_alive(
     import types
 
     from intralinks_async import IntralinksClient, RetryPolicy
-    from intralinks_async.transfers import _retrying
-
-    monkeypatch.setattr(_retrying, "_MAX_SLEEP", 0.001)
     src = tmp_path / "room"
     src.mkdir()
     for i in range(8):

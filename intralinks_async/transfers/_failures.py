@@ -1,0 +1,91 @@
+"""How transfers classify the failures the client hands back (the client owns retries).
+
+The client's pipeline retries what can be retried (429/503 answers, connect failures,
+idempotent requests). What reaches a transfer is final for that request, except two
+cases that only a transfer can resolve:
+
+* an upload whose connection broke after its body was sent (``outcome_unknown``): the
+  document may have been stored, so the folder is checked before anything is re-sent;
+* a download whose body broke mid-stream: the rest is requested again from where it
+  stopped (resumption, not a status retry).
+
+Some failures end a whole tree transfer (:func:`is_fatal`): the credentials were
+refused, the service stayed down past the client's patience, or the journal broke.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import httpx
+
+from intralinks_async._retry import never_sent
+from intralinks_async.errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    ServiceUnavailableError,
+)
+from intralinks_async.transfers.errors import JournalError, TransferError
+
+__all__ = ["MAX_RESUMES", "ShortReadError", "body_broke", "is_fatal", "outcome_unknown"]
+
+#: Re-requests of the rest of one download range after its body broke mid-stream.
+MAX_RESUMES = 5
+
+
+class ShortReadError(TransferError):
+    """A response ended before the requested bytes were complete."""
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """True when a sent request may or may not have taken effect (its answer was lost)."""
+    if not isinstance(exc, APIConnectionError):
+        return False
+    if exc.outcome_unknown:
+        return True
+    # Compatibility with a client that does not set ``outcome_unknown`` yet: a transport
+    # failure other than a connect failure means the request may have been sent.
+    cause = exc.__cause__
+    return isinstance(cause, httpx.TransportError) and not never_sent(cause)
+
+
+def _client_retries_throttled_posts(client: Any) -> bool:
+    policy = getattr(client, "retry", None)
+    check = getattr(policy, "retry_status", None)
+    if check is None:
+        return True
+    try:
+        return bool(check("POST", 429, replayable=True))
+    except TypeError:
+        return True
+
+
+async def throttled_resend(client: Any, exc: BaseException, resends: int) -> bool:
+    """Compatibility with a client that does not re-send a throttled POST by itself.
+
+    True (after a backoff) when ``exc`` is a 429/503 answer the client did not retry
+    and fewer than its ``max_retries`` re-sends were made; with a client that retries
+    throttled POSTs itself this is always False (one owner for retries).
+    """
+    if not isinstance(exc, APIStatusError) or exc.status_code not in (429, 503):
+        return False
+    if _client_retries_throttled_posts(client):
+        return False
+    policy = client.retry
+    if resends >= policy.max_retries:
+        return False
+    headers = getattr(exc, "headers", None)
+    await anyio.sleep(policy.delay(resends + 1, headers))
+    return True
+
+
+def body_broke(exc: BaseException) -> bool:
+    """True for a failure while reading a response body (resumable with a range request)."""
+    return isinstance(exc, httpx.TransportError | APIConnectionError | ShortReadError)
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Failures after which no other item of a tree transfer can succeed."""
+    return isinstance(exc, AuthenticationError | ServiceUnavailableError | JournalError)
