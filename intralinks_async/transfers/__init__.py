@@ -234,6 +234,7 @@ class Transfers:
         journal: str | os.PathLike[str] | None = None,
         progress: ProgressCallback | None = None,
         verify: bool = True,
+        dry_run: bool = False,
     ) -> TransferReport:
         """Mirror the workspace's folders and documents (or ``folder_id``'s) into ``dest_dir``.
 
@@ -257,4 +258,5 @@ class Transfers:
             journal=journal,
             progress=progress,
             verify=verify,
+            dry_run=dry_run,
         )

@@ -8,7 +8,7 @@ reports can show the retries that happened.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
@@ -137,10 +137,11 @@ class RemoteAPI:
         *,
         name: str,
         note: str | None,
-        payload: bytes | AsyncIterable[bytes],
+        payload: bytes | AsyncIterable[bytes] | Callable[[], AsyncIterable[bytes]],
         size: int | None,
     ) -> Document:
-        """uploadDocument (the client re-sends it after 429/503 when ``payload`` is bytes)."""
+        """uploadDocument; ``payload`` bytes or a body factory (a zero-argument callable
+        returning a fresh async iterator) can be re-sent by the client after a 429/503."""
         file = File(payload=payload, file_name=name, size=size)
         kwargs: dict[str, Any] = {"file": file, "folder_id": folder_id, "name": name}
         if note is not None:

@@ -13,6 +13,7 @@ from intralinks_async.transfers._failures import outcome_unknown, throttled_rese
 
 __all__ = ["DocumentIndex", "FolderIndex"]
 
+
 class FolderIndex:
     """Remote folders keyed by ``(parent id or None, name)``."""
 

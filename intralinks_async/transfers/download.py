@@ -42,7 +42,7 @@ from intralinks_async.transfers._failures import MAX_RESUMES, ShortReadError, bo
 from intralinks_async.transfers.errors import DocumentChangedError, IntegrityError, TransferError
 from intralinks_async.transfers.progress import ItemProgress
 from intralinks_async.transfers.window import unwrap_exception_group
-from intralinks_async.transfers.writer import AtomicFileWriter
+from intralinks_async.transfers.writer import AtomicFileWriter, write_durable
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "DownloadResult", "FileDownload", "iter_document_bytes"]
 
@@ -50,6 +50,8 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "DownloadResult", "FileDownload", "iter_documen
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 #: Bytes buffered before a positional write (and read back per hashing step).
 WRITE_BLOCK = 1024 * 1024
+#: Documents up to this size are fetched into memory and written in one thread hop.
+SMALL_DOCUMENT = 1024 * 1024
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
@@ -94,6 +96,8 @@ class FileDownload:
         concurrency: int = 8,
         verify: bool = True,
         progress: ItemProgress | None = None,
+        sync_dir: bool = True,
+        sha256: bool = False,
     ) -> None:
         positive_int("chunk_size", chunk_size)
         positive_int("concurrency", concurrency)
@@ -105,6 +109,10 @@ class FileDownload:
         self.concurrency = concurrency
         self.verify = verify
         self.progress = progress
+        self.sync_dir = sync_dir
+        self.want_sha256 = sha256
+        #: Hex SHA-256 of the bytes written (small documents, when asked for).
+        self.sha256: str | None = None
         self._writer: AtomicFileWriter | None = None
         self._etag: str | None = None
         self._validator: str | None = None
@@ -162,8 +170,10 @@ class FileDownload:
         expected_hash = doc_hash(document)
         self._expected_size = expected_size
         self._expected_hash = expected_hash
+        if expected_size is not None and 0 < expected_size <= min(SMALL_DOCUMENT, self.chunk_size):
+            return await self._small(expected_size)
         ranged = False
-        async with AtomicFileWriter(self.dest) as writer:
+        async with AtomicFileWriter(self.dest, sync_dir=self.sync_dir) as writer:
             self._writer = writer
             if self.progress is not None:
                 if expected_size is not None:
@@ -189,6 +199,81 @@ class FileDownload:
                 )
             await writer.commit()
         return DownloadResult(self.dest, size, sha1, self._etag, ranged)
+
+    # -- small documents -----------------------------------------------------------------
+
+    async def _small(self, size: int) -> DownloadResult:
+        """Fetch a small document into memory, check it, then write it in one thread hop."""
+        if self.progress is not None:
+            self.progress.set_size(size)
+            self.progress.start()
+        data = await self._fetch_small(size)
+        sha1 = None
+        if self.verify:
+            sha1 = _b64(hashlib.sha1(data).digest())  # noqa: S324 (integrity check)
+            if self._expected_hash is not None and sha1 != self._expected_hash:
+                raise IntegrityError(
+                    f"{self._label()}: SHA-1 {sha1} does not match fileHash {self._expected_hash}"
+                )
+        if self.want_sha256:
+            self.sha256 = hashlib.sha256(data).hexdigest()
+        await anyio.to_thread.run_sync(
+            lambda: write_durable(self.dest, data, sync_dir=self.sync_dir)
+        )
+        if self.progress is not None:
+            self.progress.advance(size)
+        return DownloadResult(self.dest, size, sha1, self._etag, False)
+
+    async def _fetch_small(self, size: int) -> bytes:
+        buf = bytearray()
+        resumes = 0
+        while len(buf) < size:
+            headers = {"Range": f"bytes={len(buf)}-{size - 1}"}
+            if buf and self._validator:
+                headers["If-Range"] = self._validator
+            responded = False
+            try:
+                async with self.api.download(self.workspace_id, self.document_id, headers) as s:
+                    responded = True
+                    self._check_small_answer(s, len(buf), size)
+                    async for piece in s.aiter_bytes():
+                        buf += piece
+                        if len(buf) > size:
+                            raise IntegrityError(
+                                f"{self._label()}: more bytes than its fileSize ({size})"
+                            )
+                if len(buf) < size:
+                    raise ShortReadError(f"{self._label()}: response ended early")
+            except (DocumentChangedError, IntegrityError):
+                raise
+            except Exception as exc:
+                resumes += 1
+                self._resume_or_raise(resumes, exc, responded)
+                if not self._validator:
+                    buf = bytearray()  # nothing pins the version: start again from byte 0
+        return bytes(buf)
+
+    def _check_small_answer(self, s: Any, start: int, size: int) -> None:
+        if s.status_code == 200 and start == 0:
+            self._pin(s.headers)
+            return
+        if s.status_code == 200:
+            raise DocumentChangedError(
+                f"{self._label()} changed during download (the server answered If-Range "
+                "with the whole, new content)"
+            )
+        if s.status_code != 206:
+            raise TransferError(f"{self._label()}: unexpected HTTP {s.status_code}")
+        parsed = _parse_content_range(s.headers.get("content-range"))
+        if parsed is None or parsed[0] != start or parsed[2] not in (None, size):
+            raise DocumentChangedError(
+                f"{self._label()}: Content-Range {s.headers.get('content-range')!r} does not "
+                f"match bytes {start}-{size - 1} of its {size} bytes: it changed since listed"
+            )
+        if start == 0:
+            self._pin(s.headers)
+        else:
+            self._check_same(s.headers)
 
     # -- ranged mode ---------------------------------------------------------------------
 

@@ -118,8 +118,7 @@ class TransferReport:
                 {"path": _shown(f.path), "error": _shown(f.message)} for f in self.failures
             ],
             "renamed": [
-                {"local": _shown(local), "remote": _shown(remote)}
-                for local, remote in self.renamed
+                {"local": _shown(local), "remote": _shown(remote)} for local, remote in self.renamed
             ],
             "aborted": self.aborted,
             "rate_control": self.rate_control,

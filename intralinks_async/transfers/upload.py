@@ -18,7 +18,7 @@ import base64
 import hashlib
 import io
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Collection
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -118,6 +118,15 @@ class _Attempt:
         #: Set when reading the source failed (it changed); never worth another attempt.
         self.source_error: BaseException | None = None
 
+    def restart(self) -> None:
+        """Forget a previous pass (the client is sending the body again)."""
+        if self.size or self.exhausted:
+            self.sha = _Hashes(self.sha.sha256 is not None)
+            self.size = 0
+            self.exhausted = False
+            if self.progress is not None:
+                self.progress.rewind()
+
     def sha256_hex(self) -> str | None:
         """Hex SHA-256 of the bytes read, if it was computed."""
         return None if self.sha.sha256 is None else self.sha.sha256.hexdigest()
@@ -133,9 +142,7 @@ def _fingerprint(fh: Any) -> tuple[int, int] | None:
 
 
 class _Source:
-    def __init__(
-        self, source: UploadSource, size: int | None, *, known_file: bool = False
-    ) -> None:
+    def __init__(self, source: UploadSource, size: int | None, *, known_file: bool = False) -> None:
         self.source = source
         self.size = size
         self.replayable = True
@@ -318,6 +325,16 @@ class _Source:
         return block
 
 
+def _factory(src: _Source, attempt: _Attempt) -> Callable[[], AsyncIterable[bytes]]:
+    """A body factory: every call starts a fresh pass over the source."""
+
+    def make() -> AsyncIterable[bytes]:
+        attempt.restart()
+        return src.chunks(attempt)
+
+    return make
+
+
 def _throttled(exc: BaseException) -> bool:
     return isinstance(exc, APIStatusError) and exc.status_code in (429, 503)
 
@@ -364,9 +381,11 @@ class Uploader:
         while True:
             attempt_no += 1
             attempt = _Attempt(progress, sha256=sha256)
-            payload: bytes | AsyncIterable[bytes]
+            payload: bytes | AsyncIterable[bytes] | Callable[[], AsyncIterable[bytes]]
             if src.in_memory:
                 payload = await src.load(attempt)
+            elif src.replayable:
+                payload = _factory(src, attempt)  # the client may send it more than once
             else:
                 payload = src.chunks(attempt)
             try:

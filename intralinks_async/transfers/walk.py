@@ -28,7 +28,15 @@ import anyio.to_thread
 from intralinks_async.transfers._checks import thread_checkpoint
 from intralinks_async.transfers.names import is_temp_name
 
-__all__ = ["BATCH", "EntryKind", "LocalFile", "LocalTree", "iter_batches", "iter_files", "scan_tree"]
+__all__ = [
+    "BATCH",
+    "EntryKind",
+    "LocalFile",
+    "LocalTree",
+    "iter_batches",
+    "iter_files",
+    "scan_tree",
+]
 
 EntryKind = Literal["file", "symlink", "special", "partial", "unreadable"]
 

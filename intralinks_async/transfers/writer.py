@@ -19,9 +19,39 @@ import anyio.to_thread
 
 from intralinks_async.transfers.names import temp_name_for
 
-__all__ = ["AtomicFileWriter"]
+__all__ = ["AtomicFileWriter", "fsync_dir", "write_durable"]
 
 _O_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """fsync a directory, making the renames inside it durable (where the OS can)."""
+    _fsync_dir(Path(path))
+
+
+def write_durable(dest: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """Write ``data`` to ``dest`` through a temporary file: write, fsync, rename (blocking).
+
+    One worker-thread hop for a whole small download. ``sync_dir=False`` leaves the
+    directory's fsync to the caller (a tree download syncs each directory once).
+    """
+    temp = dest.with_name(temp_name_for(dest.name, secrets.token_hex(4)))
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    if sync_dir:
+        _fsync_dir(dest.parent)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -44,8 +74,9 @@ class AtomicFileWriter:
     w.commit()``; leaving the block without :meth:`commit` removes the temporary file.
     """
 
-    def __init__(self, dest: str | os.PathLike[str]) -> None:
+    def __init__(self, dest: str | os.PathLike[str], *, sync_dir: bool = True) -> None:
         self.dest = Path(dest)
+        self.sync_dir = sync_dir
         self.temp_path = self.dest.with_name(temp_name_for(self.dest.name, secrets.token_hex(4)))
         self._fd: int | None = None
         self.committed = False
@@ -85,14 +116,18 @@ class AtomicFileWriter:
         return os.fstat(self.fd).st_size
 
     async def commit(self) -> None:
-        """fsync the data, rename the file to ``dest`` and fsync the directory."""
+        """fsync the data, rename the file to ``dest`` and fsync the directory (one hop)."""
+        await anyio.to_thread.run_sync(self._commit)
+
+    def _commit(self) -> None:
         fd = self.fd
-        await anyio.to_thread.run_sync(os.fsync, fd)
-        os.close(fd)
+        os.fsync(fd)
         self._fd = None
+        os.close(fd)
         os.replace(self.temp_path, self.dest)
         self.committed = True
-        await anyio.to_thread.run_sync(_fsync_dir, self.dest.parent)
+        if self.sync_dir:
+            _fsync_dir(self.dest.parent)
 
     def abort(self) -> None:
         """Close and delete the temporary file (synchronous, safe under cancellation)."""
@@ -105,7 +140,7 @@ class AtomicFileWriter:
                 os.unlink(self.temp_path)
 
     async def __aenter__(self) -> AtomicFileWriter:
-        self.open()
+        await anyio.to_thread.run_sync(self.open)
         return self
 
     async def __aexit__(
