@@ -174,7 +174,14 @@ class Journal:
         except BaseException:
             self._file_lock.release()
             raise
-        self.had_entries = self._count() > 0
+        try:
+            #: Whether the journal held entries when opened (a fresh one needs no lookups).
+            self.had_entries = self._count() > 0
+        except BaseException:
+            self._closed = True
+            self._db.close()
+            self._file_lock.release()
+            raise
 
     def _open(self, kind: str, scope: str) -> sqlite3.Connection:
         try:

@@ -77,6 +77,17 @@ _SKIPPED = {
 }
 
 
+def _remote_name(name: str) -> str:
+    """The document name for a local file name."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TransferError(
+            "the file name is not valid UTF-8 (shown with \\x escapes); rename it to upload it"
+        ) from None
+    return name
+
+
 class _TreeUpload:
     """State of one ``upload_tree`` run (folders first, then the window of files)."""
 
@@ -217,7 +228,7 @@ class _TreeUpload:
         if item.rel_dir not in self.folder_ids:
             raise TransferError(f"folder {item.rel_dir!r} could not be created")
         folder_id = self.folder_ids[item.rel_dir]
-        remote_name = item.name
+        remote_name = _remote_name(item.name)
         same = [] if folder_id is None else await self.docs.same_name(folder_id, remote_name)
         if same:
             found = await self._already_there(item, same)

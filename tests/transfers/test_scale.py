@@ -102,6 +102,7 @@ async def test_failures_do_not_keep_file_contents_alive(
     import types
 
     from intralinks_async import IntralinksClient, RetryPolicy
+
     src = tmp_path / "room"
     src.mkdir()
     for i in range(8):
