@@ -24,7 +24,7 @@ from intralinks_async.distributed._shards import (
 )
 from intralinks_async.distributed._worker import ShardContext, run_shard
 from intralinks_async.transfers._api import doc_hash, doc_size, opt_str
-from intralinks_async.transfers._remote_index import DocumentIndex, with_retries
+from intralinks_async.transfers._remote_index import DocumentIndex
 from intralinks_async.transfers.download import FileDownload
 from intralinks_async.transfers.errors import (
     DocumentChangedError,
@@ -153,9 +153,7 @@ async def _download_item(ctx: ShardContext, shard: DownloadShard, item: Download
             result = await attempt().run(document=_document(item))
         except (DocumentChangedError, IntegrityError):
             # The listing may predate a new version: fetch once more with fresh metadata.
-            fresh = await with_retries(
-                api, lambda: api.get_document(shard.workspace_id, item.document_id)
-            )
+            fresh = await api.get_document(shard.workspace_id, item.document_id)
             if (doc_size(fresh), doc_hash(fresh)) == (item.size, item.file_hash):
                 raise
             prog.rewind()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator, Mapping
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from intralinks_async.distributed._shards import (
 from intralinks_async.distributed._tasks import download_shard
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import positive_int, require_id, writable_target_dir
-from intralinks_async.transfers._remote_index import FolderIndex, with_retries
+from intralinks_async.transfers._remote_index import FolderIndex
 from intralinks_async.transfers.download import DEFAULT_CHUNK_SIZE
 from intralinks_async.transfers.download_tree import _local_size, _plan_dirs, _prepare_dirs
 from intralinks_async.transfers.journal import Journal
@@ -143,7 +142,7 @@ async def _run(
         async def pending() -> AsyncIterator[DownloadItem]:
             for fid, parts in order:
                 try:
-                    docs = await with_retries(api, partial(api.list_documents, workspace_id, fid))
+                    docs = await api.list_documents(workspace_id, fid)
                 except Exception as exc:
                     report.failures.append(TransferFailure("/".join(parts) + "/", exc))
                     continue

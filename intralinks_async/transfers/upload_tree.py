@@ -63,6 +63,31 @@ async def upload_tree(
     return report
 
 
+async def _create_folders(
+    dirs: list[str],
+    folders: FolderIndex,
+    folder_ids: dict[str, str],
+    concurrency: int,
+    report: TransferReport,
+) -> None:
+    """Parents before children, the folders of one depth concurrently (for sharded runs)."""
+    for _depth, level in groupby(dirs, key=lambda d: d.count("/")):
+
+        async def ensure(rel: str) -> None:
+            parent_rel, _, name = rel.rpartition("/")
+            parent_id = folder_ids.get(parent_rel)
+            if parent_id is None:
+                return  # the parent failed; its files report the failure
+            fid, created = await folders.ensure(parent_id, name)
+            report.folders_created += created
+            folder_ids[rel] = fid
+
+        def failed(rel: str, exc: Exception) -> None:
+            report.failures.append(TransferFailure(rel + "/", exc))
+
+        await run_window(list(level), ensure, concurrency=concurrency, on_error=failed)
+
+
 def cached_folder_limit(concurrency: int) -> int:
     """Folder listings kept while uploading: enough for every file in flight, and a few."""
     return 2 * concurrency + 8
