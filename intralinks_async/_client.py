@@ -36,6 +36,12 @@ import httpx
 
 from intralinks_async._generated.api import Resources
 from intralinks_async._logging import SecretStr, logger, redact_headers, redact_text, redact_url
+from intralinks_async._response import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_RESPONSE_BYTES_EXTENSION,
+    OPERATION_EXTENSION,
+    read_response,
+)
 from intralinks_async._retry import RetryPolicy
 from intralinks_async._transport import AiohttpTransport, default_transport
 from intralinks_async.auth import (
@@ -211,7 +217,9 @@ class IntralinksClient(Resources):
     an in-process app such as the emulator. ``max_retries`` sets the default
     :class:`~intralinks_async.RetryPolicy` (``retry=`` replaces it whole),
     ``timeout`` the per-request timeouts,
-    ``max_connections`` the pool size, ``event_hooks`` ``{"request": [...], "response":
+    ``max_connections`` the pool size, ``max_response_bytes`` the decoded-size limit of a
+    non-streamed response body (64 MiB; a larger 2xx body raises
+    :class:`~intralinks_async.errors.ResponseTooLargeError`), ``event_hooks`` ``{"request": [...], "response":
     [...]}`` async callbacks run on every attempt. A plain ``http://`` base URL is refused
     for non-loopback hosts unless ``allow_insecure_http=True``; TLS is verified unless
     ``verify`` says otherwise. Proxy environment variables (``HTTPS_PROXY``...) are not
@@ -239,6 +247,7 @@ class IntralinksClient(Resources):
         retry: RetryPolicy | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_connections: int = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
         event_hooks: Mapping[str, list[Callable[..., Awaitable[None]]]] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -286,7 +295,14 @@ class IntralinksClient(Resources):
         if timeout is None or isinstance(timeout, int | float):
             timeout = httpx.Timeout(timeout)
         self.timeout = timeout
-        self._extensions = {"timeout": timeout.as_dict()}  # httpx.Request copies it
+        if not isinstance(max_response_bytes, int) or max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be a positive int")
+        self.max_response_bytes = max_response_bytes
+        # httpx.Request copies it; the body limit travels with each request (_response.py).
+        self._extensions: dict[str, Any] = {
+            "timeout": timeout.as_dict(),
+            MAX_RESPONSE_BYTES_EXTENSION: max_response_bytes,
+        }
         self._attempt_bound = _attempt_bound(timeout)
         self._max_connections = max_connections
         self._verify = verify
@@ -445,7 +461,7 @@ class IntralinksClient(Resources):
                 timeout = httpx.Timeout(timeout)
             assert isinstance(timeout, httpx.Timeout)
             clone.timeout = timeout
-            clone._extensions = {"timeout": timeout.as_dict()}
+            clone._extensions = {**self._extensions, "timeout": timeout.as_dict()}
             clone._attempt_bound = _attempt_bound(timeout)
         Resources.__init__(clone, clone)  # resources bound to the view
         return clone
@@ -707,6 +723,7 @@ class IntralinksClient(Resources):
                 headers,
                 None if token is None else "Bearer " + token.get_secret_value(),
             )
+            request.extensions[OPERATION_EXTENSION] = operation  # named in body errors
             if debug:
                 self._log_request(request, operation, attempts)
             try:
@@ -823,7 +840,7 @@ class IntralinksClient(Resources):
             response = await self._send_once(transport, request)
         if not stream and not buffered:
             try:
-                await response.aread()
+                await read_response(response)  # bounded by max_response_bytes
             except BaseException:
                 await response.aclose()
                 raise

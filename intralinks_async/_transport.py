@@ -21,11 +21,17 @@ import aiohttp
 import httpx
 from yarl import URL as YarlURL
 
+from intralinks_async._response import ERROR_BODY_LIMIT, read_limited, response_limit
+from intralinks_async.errors import ResponseTooLargeError
+
 __all__ = ["AiohttpTransport", "default_transport", "running_under_asyncio"]
 
 _CHUNK_SIZE = 64 * 1024
 # Bodies announced at most this large are read in one call (fewer awaits per response).
 _SMALL_BODY = 256 * 1024
+# Streamed compressed bodies are handed over in chunks this small: httpx decodes each
+# chunk whole, so this bounds the memory one decoded chunk can take.
+_ENCODED_CHUNK_SIZE = 16 * 1024
 _HTTP_11 = b"HTTP/1.1"
 # Headers aiohttp computes itself from the body it is given.
 _SKIP_REQUEST_HEADERS = frozenset({b"transfer-encoding"})
@@ -95,6 +101,10 @@ class _ResponseStream(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         response = self._response
         try:
+            if "Content-Encoding" in response.headers:
+                async for chunk in response.content.iter_chunked(_ENCODED_CHUNK_SIZE):
+                    yield chunk
+                return
             length = response.content_length
             if length is not None and length <= _SMALL_BODY:
                 body = await response.read()
@@ -280,15 +290,21 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def send_buffered(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and return the response with its body already read.
 
-        The fast path for non-streaming calls: the body is read by aiohttp in one call and
-        handed to httpx as already-read content (decoded by httpx when compressed).
+        The fast path for non-streaming calls: a body of announced length is read by
+        aiohttp in one call; a compressed or unannounced one is read and decoded
+        incrementally. Either way the decoded body never exceeds the request's size limit
+        (``_response.MAX_RESPONSE_BYTES_EXTENSION``): a larger 2xx body raises
+        :class:`~intralinks_async.errors.ResponseTooLargeError`, a non-2xx body is cut.
         """
         response = await self._start(request)
         try:
-            body = await response.read()
+            body = await self._read_body(response, request)
         except _MAPPED as exc:
             response.release()
             raise _map_error(exc, request) from exc
+        except BaseException:
+            response.close()  # the rest of the body is not wanted: drop the connection
+            raise
         result = httpx.Response(
             response.status,
             headers=_headers_from_raw(response.raw_headers),
@@ -296,12 +312,31 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             extensions={"http_version": _HTTP_11, "reason_phrase": _reason(response)},
             request=request,
         )
-        if "Content-Encoding" in response.headers:
-            result.read()  # let httpx decode gzip/deflate/...
-        else:
-            # Identity encoding: the bytes read are the content; skip httpx's re-read.
-            result._content = body
+        result._content = body  # decoded already: httpx must not decode again
         return result
+
+    @staticmethod
+    async def _read_body(response: aiohttp.ClientResponse, request: httpx.Request) -> bytes:
+        limit, operation = response_limit(request)
+        status = response.status
+        success = 200 <= status < 300
+        length = response.content_length
+        encoding = response.headers.get("Content-Encoding")
+        if encoding is None and length is not None:
+            if length <= (limit if success else min(limit, ERROR_BODY_LIMIT)):
+                return await response.read()  # the common case: one read, no decoding
+            if success:
+                raise ResponseTooLargeError(limit=limit, operation=operation, status_code=status)
+        body, complete = await read_limited(
+            response.content.iter_chunked(_CHUNK_SIZE),
+            status_code=status,
+            content_encoding=encoding,
+            limit=limit,
+            operation=operation,
+        )
+        if not complete:
+            response.close()  # an error body cut short: its connection cannot be reused
+        return body
 
     async def aclose(self) -> None:
         """Close the pool (idempotent)."""

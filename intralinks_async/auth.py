@@ -48,7 +48,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from intralinks_async._logging import SecretStr, logger
+from intralinks_async._logging import SecretStr, logger, register_secret
 from intralinks_async.errors import (
     APIStatusError,
     APITimeoutError,
@@ -488,6 +488,7 @@ class OAuth2Auth(httpx.Auth):
         return min(self.refresh_window, token.lifetime * self.refresh_window_fraction)
 
     def _set_token(self, token: TokenSet) -> None:
+        register_secret(token.access_token, token.refresh_token)  # masked in errors and logs
         self._token = token
         if token.expires_at is None:
             self._refresh_at = float("inf")

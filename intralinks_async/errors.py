@@ -14,11 +14,18 @@ import json
 import math
 import re
 import time
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any, cast
 
 import httpx
+
+from intralinks_async._logging import (
+    REDACTED,
+    redact_text,
+    redact_url,
+    register_secret,
+    sensitive_header,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -33,6 +40,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServiceUnavailableError",
     "UnprocessableEntityError",
     "araise_for_status",
@@ -40,6 +48,7 @@ __all__ = [
     "raise_for_status",
     "redact_text",
     "redact_url",
+    "register_secret",
 ]
 
 #: Maximum number of characters of a response body kept on an error.
@@ -58,67 +67,48 @@ _REQUEST_ID_HEADERS = (
     "x-ms-request-id",
 )
 
-_SECRET_NAMES = (
-    "access_token",
-    "refresh_token",
-    "client_secret",
-    "id_token",
-    "password",
-    "token",
-    "code",
-    "assertion",
-    "api_key",
-    "apikey",
-    "signature",
-    "sig",
-)
-_SECRET_QUERY_KEYS = frozenset(_SECRET_NAMES)
-# Body field names whose values are masked (names, not secrets).
-_BODY_SECRET_NAMES = ["access_token", "refresh_token", "client_secret", "id_token"]
-_BODY_SECRET_NAMES += ["password", "assertion", "api_key", "token"]
-_SECRET_FIELDS = "|".join(_BODY_SECRET_NAMES)
-_JSON_SECRET_RE = re.compile(
-    r'("(?:' + _SECRET_FIELDS + r')"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE
-)
-_FORM_SECRET_RE = re.compile(r"\b((?:" + _SECRET_FIELDS + r")=)[^&\s\"'<>]+", re.IGNORECASE)
-_BEARER_RE = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/=]+", re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]+>")
 _WS_RE = re.compile(r"\s+")
-_REDACTED = "[REDACTED]"
-
-
-def redact_text(text: str) -> str:
-    """Mask token/secret values and bearer credentials that appear in ``text``."""
-    text = _JSON_SECRET_RE.sub(lambda m: f'{m.group(1)}"{_REDACTED}"', text)
-    text = _FORM_SECRET_RE.sub(lambda m: f"{m.group(1)}{_REDACTED}", text)
-    return _BEARER_RE.sub(lambda m: f"{m.group(1)} {_REDACTED}", text)
-
-
-def redact_url(url: str | httpx.URL | None) -> str | None:
-    """Return ``url`` without user info and with secret-looking query values masked."""
-    if url is None:
-        return None
-    try:
-        parts = urlsplit(str(url))
-    except ValueError:
-        return _REDACTED
-    netloc = parts.netloc.rpartition("@")[2]
-    query = parts.query
-    if query:
-        pairs = [
-            (k, _REDACTED if k.lower() in _SECRET_QUERY_KEYS else v)
-            for k, v in parse_qsl(query, keep_blank_values=True)
-        ]
-        query = urlencode(pairs, safe="[]")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _redact_deep(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, list):
+        return [_redact_deep(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _redact_deep(item) for key, item in value.items()}
+    return value
+
+
+def redact_response_headers(headers: Mapping[str, str] | None) -> httpx.Headers:
+    """A copy of ``headers`` with credential-bearing values masked (kept on errors)."""
+    if not headers:
+        return httpx.Headers()
+    return httpx.Headers(
+        [
+            (k, REDACTED if sensitive_header(k) else (redact_text(v) if len(v) >= 8 else v))
+            for k, v in headers.items()
+        ]
+    )
+
+
 class IntralinksError(Exception):
-    """Base class of every error raised by the SDK."""
+    """Base class of every error raised by the SDK.
+
+    Its text never shows a secret: string arguments are redacted when the error is built,
+    and ``str()`` redacts again (a token registered later is masked too).
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact_text(a) if isinstance(a, str) else a for a in args))
+
+    def __str__(self) -> str:
+        return redact_text(super().__str__())
 
 
 class APIConnectionError(IntralinksError):
@@ -192,6 +182,28 @@ class APIResponseValidationError(IntralinksError):
         super().__init__(" ".join(parts))
 
 
+class ResponseTooLargeError(APIResponseValidationError):
+    """A response body larger than the client's decoded-size limit (``limit`` bytes;
+    ``IntralinksClient(max_response_bytes=...)``). Nothing beyond the limit was kept."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        limit: int,
+        operation: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        self.limit = limit
+        super().__init__(
+            message
+            or f"the response body exceeds the client's limit of {limit} bytes "
+            "(max_response_bytes)",
+            operation=operation,
+            status_code=status_code,
+        )
+
+
 class ServiceUnavailableError(IntralinksError):
     """The service stayed unavailable (5xx, connection failures) longer than the client's
     outage patience; ``since`` is when the outage began (``time.time()`` seconds)."""
@@ -242,10 +254,10 @@ class APIStatusError(IntralinksError):
         self.code = code
         self.subcode = subcode
         self.hint = redact_text(hint) if hint is not None else None
-        self.errors = errors or []
+        self.errors = _redact_deep(errors or [])
         self.request_id = request_id
-        self.body = body
-        self.headers = httpx.Headers(headers or {})
+        self.body = None if body is None else redact_text(body)
+        self.headers = redact_response_headers(headers)
         self.attempts = attempts
         super().__init__(self._describe())
 
@@ -497,7 +509,8 @@ def _request_info(response: httpx.Response) -> tuple[str | None, str | None]:
 
 def _build(response: httpx.Response, content: bytes, operation: str | None) -> APIStatusError:
     status = response.status_code
-    text = _decode(content, response)
+    # Redacted before parsing: message, hint, errors... all derive from the masked text.
+    text = redact_text(_decode(content, response))
     content_type = response.headers.get("content-type", "").lower()
     parsed = _parse_body(text, content_type)
     message = parsed.message or response.reason_phrase or f"HTTP {status}"
@@ -505,7 +518,7 @@ def _build(response: httpx.Response, content: bytes, operation: str | None) -> A
         (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers),
         parsed.request_id,
     )
-    body = redact_text(text)
+    body = text
     if len(body) > BODY_LIMIT:
         body = body[:BODY_LIMIT] + f"... [truncated, {len(text)} chars]"
     attempts_raw = response.extensions.get("intralinks_attempts", 1)
@@ -556,15 +569,22 @@ async def araise_for_status(response: httpx.Response, *, operation: str | None =
     try:
         content = response.content
     except httpx.ResponseNotRead:
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= STREAM_READ_LIMIT:
-                    break
-        except httpx.HTTPError:
-            pass
-        content = b"".join(chunks)
+        content = await _read_error_prefix(response)
     raise _build(response, content, operation)
+
+
+async def _read_error_prefix(response: httpx.Response) -> bytes:
+    """At most ``STREAM_READ_LIMIT`` decoded bytes of a streamed error body (never more in
+    memory, whatever its compression), or what arrived before the connection failed."""
+    from intralinks_async._response import BoundedDecoder, Overflow, Undecodable
+
+    decoder = BoundedDecoder(response.headers.get("content-encoding"), STREAM_READ_LIMIT)
+    raw = cast("AsyncGenerator[bytes, None]", response.aiter_raw())
+    try:
+        async for chunk in raw:
+            decoder.feed(chunk)
+    except (Overflow, Undecodable, httpx.HTTPError):
+        pass
+    finally:
+        await raw.aclose()
+    return decoder.result()[:STREAM_READ_LIMIT]

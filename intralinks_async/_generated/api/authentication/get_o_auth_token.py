@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from intralinks_async._core.sender import RequestSender
 from intralinks_async._core.types import Response
+from intralinks_async._response import parse_response
 
 from ... import errors
 from ...models.get_o_auth_token_body import GetOAuthTokenBody
@@ -29,6 +30,10 @@ def _path() -> str:
 
 def _parse(response: httpx.Response) -> OAuthToken:
     errors.raise_for_status(response, operation=OPERATION)
+    return parse_response(response, OPERATION, _parse_body)
+
+
+def _parse_body(response: httpx.Response) -> OAuthToken:
     response_200 = OAuthToken.from_dict(response.json())
 
     return response_200

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from intralinks_async._core.sender import RequestSender, encode_path_param
 from intralinks_async._core.types import Response, Unset
+from intralinks_async._response import parse_response
 
 from ... import errors
 from ...models.document import Document
@@ -34,6 +35,10 @@ def _path(
 
 def _parse(response: httpx.Response) -> Document:
     errors.raise_for_status(response, operation=OPERATION)
+    return parse_response(response, OPERATION, _parse_body)
+
+
+def _parse_body(response: httpx.Response) -> Document:
     response_200 = Document.from_dict(response.json())
 
     return response_200

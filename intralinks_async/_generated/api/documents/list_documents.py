@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from intralinks_async._core.sender import RequestSender, encode_path_param
 from intralinks_async._core.types import UNSET, Response, Unset
+from intralinks_async._response import parse_response
 
 from ... import errors
 from ...models.document import Document
@@ -47,6 +48,10 @@ def _params(
 
 def _parse(response: httpx.Response) -> list[Document]:
     errors.raise_for_status(response, operation=OPERATION)
+    return parse_response(response, OPERATION, _parse_body)
+
+
+def _parse_body(response: httpx.Response) -> list[Document]:
     response_200 = ListDocumentsResponse200.from_dict(response.json())
 
     if isinstance(response_200.document, Unset):

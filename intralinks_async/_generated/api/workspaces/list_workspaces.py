@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from intralinks_async._core.sender import RequestSender
 from intralinks_async._core.types import UNSET, Response, Unset
+from intralinks_async._response import parse_response
 
 from ... import errors
 from ...models.list_workspaces_response_200 import ListWorkspacesResponse200
@@ -49,6 +50,10 @@ def _params(
 
 def _parse(response: httpx.Response) -> list[Workspace]:
     errors.raise_for_status(response, operation=OPERATION)
+    return parse_response(response, OPERATION, _parse_body)
+
+
+def _parse_body(response: httpx.Response) -> list[Workspace]:
     response_200 = ListWorkspacesResponse200.from_dict(response.json())
 
     if isinstance(response_200.workspace, Unset):
