@@ -155,6 +155,7 @@ class VerifyReport:
 class _LocalTree:
     files: dict[Parts, tuple[int, str]] = field(default_factory=dict)
     dirs: set[Parts] = field(default_factory=set)
+    failed_dirs: set[Parts] = field(default_factory=set)
     problems: list[tuple[Parts, str]] = field(default_factory=list)
 
 
@@ -169,6 +170,7 @@ def _scan_local(root: Path) -> _LocalTree:
             with os.scandir(os.path.join(root, *parts)) as it:
                 entries = list(it)
         except OSError as exc:
+            tree.failed_dirs.add(parts)
             tree.problems.append((parts, f"cannot list directory: {type(exc).__name__}: {exc}"))
             continue
         for entry in entries:
@@ -365,17 +367,22 @@ class _Comparer:
         return base64.b64encode(digest.digest()).decode("ascii")
 
 
+def _under(parts: Parts, dirs: set[Parts]) -> bool:
+    """Whether ``parts`` lies in one of ``dirs`` (whose contents are unknown)."""
+    return any(parts[:i] in dirs for i in range(len(parts))) if dirs else False
+
+
 def _one_sided(local: _LocalTree, remote: _RemoteTree) -> Iterable[VerifyEntry]:
     """Entries for files present on one side only, and for problems of either side."""
     for parts, (size, _path) in local.files.items():
-        if parts in remote.files or parts[:-1] in remote.failed_dirs:
+        if parts in remote.files or parts[:-1] in remote.failed_dirs:  # listed per folder
             continue
         if parts in remote.dirs:
             yield VerifyEntry("*", _show(parts), "a file locally, a folder remotely", size)
         else:
             yield VerifyEntry("-", _show(parts), "", size)
     for parts, doc in remote.files.items():
-        if parts in local.files:
+        if parts in local.files or _under(parts, local.failed_dirs):
             continue
         detail = "a folder locally, a document remotely" if parts in local.dirs else ""
         yield VerifyEntry(

@@ -248,3 +248,45 @@ async def test_html_report_of_a_verification(
     page = out.read_text(encoding="utf-8")
     assert "&lt;b&gt;extra&lt;i&gt;.txt" in page and "<b>extra" not in page
     assert "missing_remotely" in page and "differences found" in page
+
+
+class _FailingListing:
+    """A client whose documents.list fails for one folder (the rest is the real client)."""
+
+    def __init__(self, client: IntralinksClient, bad_folder: str) -> None:
+        self.folders = client.folders
+        self._docs = client.documents
+        self._bad = bad_folder
+        self.documents = self
+
+    async def list(self, workspace_id: str, *, folder_id: str) -> list[Document]:
+        if folder_id == self._bad:
+            raise httpx.ReadError("connection reset")
+        return await self._docs.list(workspace_id, folder_id=folder_id)
+
+
+async def test_unlistable_remote_folder_and_unreadable_local_directory(
+    env: tuple[Any, IntralinksClient, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _app, client, ws = env
+    root = tmp_path / "dataroom"
+    _write_tree(root)
+    await _mirror(client, ws, root)
+    folders = {f.name: f.id for f in await client.folders.list(ws)}
+    assert isinstance(folders["sub"], str)
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if os.fspath(path).endswith(os.path.join("sub", "deeper")):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(verify_module.os, "scandir", scandir)
+    report = await verify_tree(_FailingListing(client, folders["sub"]), root, ws)
+    marks = {e.path: (e.mark, e.detail) for e in report.entries}
+    assert marks["sub"][0] == "!" and "cannot list remote folder" in marks["sub"][1]
+    assert marks["sub/deeper"][0] == "!" and "cannot list directory" in marks["sub/deeper"][1]
+    assert "sub/b.txt" not in marks  # not reported missing: its folder could not be listed
+    assert "sub/deeper/c.bin" not in marks  # nor only remote: its directory could not be read
+    assert marks["a.txt"] == ("=", "")
+    assert not report.ok and report.counts["errors"] == 2
