@@ -22,7 +22,7 @@ define render
 		--output-path "$(1)/_generated" --fail-on-warning
 endef
 
-.PHONY: install generate check-generated lint typecheck test demo bench bench-transport bench-codegen bench-transfers bench-emulator
+.PHONY: install generate check-generated lint typecheck test demo docs bench bench-transport bench-codegen bench-transfers bench-emulator
 
 install: $(ENV)
 
@@ -60,6 +60,10 @@ test: $(ENV)
 # The main job: a verified bulk migration to and from the embedded emulator.
 demo: $(ENV)
 	"$(VENV_BIN)/intralinks-async" demo
+
+# The documentation site (mkdocs + mkdocstrings), strict: a broken link or reference fails.
+docs: $(ENV)
+	"$(VENV_BIN)/mkdocs" build --strict --clean --site-dir build/site
 
 # Benchmarks print tables of medians and ratios measured in one run (never run by tests).
 bench: bench-transport bench-codegen bench-transfers bench-emulator
