@@ -94,7 +94,10 @@ class Response(Generic[T]):
 
 
 class DownloadStream:
-    """A streamed binary response: ``status_code``, ``headers`` and chunked body iteration."""
+    """A streamed binary response: ``status_code``, ``headers`` and chunked body iteration.
+
+    The raw response of a download (``with_raw_response``); ``parse()`` gives the chunks.
+    """
 
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
@@ -117,6 +120,10 @@ class DownloadStream:
     def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """Iterate over the (decoded) body in chunks, never holding it whole."""
         return self._response.aiter_bytes(chunk_size)
+
+    def parse(self) -> AsyncIterator[bytes]:
+        """The body as an async iterator of bytes chunks (what the plain download yields)."""
+        return self._response.aiter_bytes()
 
     def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """Iterate over the raw (undecoded) body in chunks."""

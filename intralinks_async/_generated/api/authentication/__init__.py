@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 
 from intralinks_async._core.sender import RequestSender
-from intralinks_async._core.types import Unset
+from intralinks_async._core.types import Response, Unset
 
 from ...models.get_o_auth_token_body import GetOAuthTokenBody
 from ...models.o_auth_token import OAuthToken
@@ -21,6 +22,14 @@ class AuthenticationResource:
 
     def __init__(self, sender: RequestSender) -> None:
         self._sender = sender
+
+    @cached_property
+    def with_raw_response(self) -> AuthenticationResourceWithRawResponse:
+        """The same operations returning the raw response: ``status_code``, ``headers``,
+        ``content`` and ``parse()`` (the value the plain method returns); a binary download
+        gives a :class:`DownloadStream`. Paged operations return one page (``offset``/``limit``).
+        """
+        return AuthenticationResourceWithRawResponse(self._sender)
 
     async def get_o_auth_token(
         self,
@@ -49,4 +58,37 @@ class AuthenticationResource:
         )
 
 
-__all__ = ["AuthenticationResource"]
+class AuthenticationResourceWithRawResponse:
+    """Operations of the "authentication" tag returning raw responses (``AuthenticationResource.with_raw_response``)."""
+
+    def __init__(self, sender: RequestSender) -> None:
+        self._sender = sender
+
+    async def get_o_auth_token(
+        self,
+        *,
+        body: GetOAuthTokenBody,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[OAuthToken]:
+        """Intralinks Obtain OAuth Token: the raw Response."""
+        return await get_o_auth_token.asyncio_detailed(
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+    async def revoke_o_auth_token(
+        self,
+        *,
+        body: RevokeOAuthTokenBody,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[None]:
+        """Intralinks Revoke OAuth Token: the raw Response."""
+        return await revoke_o_auth_token.asyncio_detailed(
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+
+__all__ = ["AuthenticationResource", "AuthenticationResourceWithRawResponse"]

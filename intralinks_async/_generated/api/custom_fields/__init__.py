@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import cached_property
 
 from intralinks_async._core.sender import RequestSender
-from intralinks_async._core.types import Unset
+from intralinks_async._core.types import Response, Unset
 
 from ...models.custom_field import CustomField
 from . import list_custom_fields
@@ -20,6 +21,14 @@ class CustomFieldsResource:
 
     def __init__(self, sender: RequestSender) -> None:
         self._sender = sender
+
+    @cached_property
+    def with_raw_response(self) -> CustomFieldsResourceWithRawResponse:
+        """The same operations returning the raw response: ``status_code``, ``headers``,
+        ``content`` and ``parse()`` (the value the plain method returns); a binary download
+        gives a :class:`DownloadStream`. Paged operations return one page (``offset``/``limit``).
+        """
+        return CustomFieldsResourceWithRawResponse(self._sender)
 
     async def list(
         self,
@@ -35,4 +44,24 @@ class CustomFieldsResource:
         )
 
 
-__all__ = ["CustomFieldsResource"]
+class CustomFieldsResourceWithRawResponse:
+    """Operations of the "custom_fields" tag returning raw responses (``CustomFieldsResource.with_raw_response``)."""
+
+    def __init__(self, sender: RequestSender) -> None:
+        self._sender = sender
+
+    async def list(
+        self,
+        workspace_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[builtins.list[CustomField]]:
+        """Intralinks List Custom Fields: the raw Response."""
+        return await list_custom_fields.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+
+__all__ = ["CustomFieldsResource", "CustomFieldsResourceWithRawResponse"]

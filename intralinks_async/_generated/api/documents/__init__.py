@@ -8,13 +8,13 @@ from __future__ import annotations
 import builtins
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
+from functools import cached_property
 
 from intralinks_async._core.sender import RequestSender
-from intralinks_async._core.types import Unset
+from intralinks_async._core.types import UNSET, DownloadStream, Response, Unset
 
 from ...models.document import Document
 from ...models.upload_document_body import UploadDocumentBody
-from ...types import UNSET, Unset
 from . import (
     delete_document,
     download_document,
@@ -30,6 +30,14 @@ class DocumentsResource:
 
     def __init__(self, sender: RequestSender) -> None:
         self._sender = sender
+
+    @cached_property
+    def with_raw_response(self) -> DocumentsResourceWithRawResponse:
+        """The same operations returning the raw response: ``status_code``, ``headers``,
+        ``content`` and ``parse()`` (the value the plain method returns); a binary download
+        gives a :class:`DownloadStream`. Paged operations return one page (``offset``/``limit``).
+        """
+        return DocumentsResourceWithRawResponse(self._sender)
 
     async def list(
         self,
@@ -124,4 +132,103 @@ class DocumentsResource:
         )
 
 
-__all__ = ["DocumentsResource"]
+class DocumentsResourceWithRawResponse:
+    """Operations of the "documents" tag returning raw responses (``DocumentsResource.with_raw_response``)."""
+
+    def __init__(self, sender: RequestSender) -> None:
+        self._sender = sender
+
+    async def list(
+        self,
+        workspace_id: str | Unset,
+        *,
+        folder_id: str | Unset = UNSET,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[builtins.list[Document]]:
+        """Intralinks List Documents: the raw Response."""
+        return await list_documents.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            folder_id=folder_id,
+            headers=headers,
+        )
+
+    async def upload(
+        self,
+        workspace_id: str | Unset,
+        *,
+        body: UploadDocumentBody,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Document]:
+        """Intralinks Upload Document: the raw Response."""
+        return await upload_document.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+    async def get(
+        self,
+        workspace_id: str | Unset,
+        document_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Document]:
+        """Intralinks Get Document: the raw Response."""
+        return await get_document.asyncio_detailed(
+            workspace_id,
+            document_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    async def update(
+        self,
+        workspace_id: str | Unset,
+        document_id: str | Unset,
+        *,
+        body: Document,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Document]:
+        """Intralinks Update Document: the raw Response."""
+        return await update_document.asyncio_detailed(
+            workspace_id,
+            document_id,
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+    async def delete(
+        self,
+        workspace_id: str | Unset,
+        document_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[None]:
+        """Intralinks Delete Document: the raw Response."""
+        return await delete_document.asyncio_detailed(
+            workspace_id,
+            document_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    def download(
+        self,
+        workspace_id: str | Unset,
+        document_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> AbstractAsyncContextManager[DownloadStream]:
+        """Intralinks Download Document: async context manager yielding the DownloadStream (body unread)."""
+        return download_document.stream_detailed(
+            workspace_id,
+            document_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+
+__all__ = ["DocumentsResource", "DocumentsResourceWithRawResponse"]

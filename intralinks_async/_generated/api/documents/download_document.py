@@ -6,14 +6,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 from intralinks_async._core.sender import RequestSender, encode_path_param
+from intralinks_async._core.streams import download_chunks, open_download
 from intralinks_async._core.types import DownloadStream, Unset
-
-from ... import errors
 
 OPERATION = "downloadDocument"
 METHOD = "GET"
@@ -40,25 +38,6 @@ def _headers(
     return request_headers
 
 
-@asynccontextmanager
-async def _open_stream(
-    client: RequestSender,
-    path: str,
-    params: Mapping[str, Any] | None,
-    request_headers: Mapping[str, str] | None,
-) -> AsyncIterator[DownloadStream]:
-    async with client.stream(
-        METHOD,
-        path,
-        operation=OPERATION,
-        params=params,
-        headers=request_headers or None,
-        authenticated=AUTHENTICATED,
-    ) as response:
-        await errors.araise_for_status(response, operation=OPERATION)
-        yield DownloadStream(response)
-
-
 def stream_detailed(
     workspace_id: str | Unset,
     document_id: str | Unset,
@@ -83,26 +62,20 @@ def stream_detailed(
         async context manager yielding DownloadStream (status_code, headers, aiter_bytes()); the body is streamed, never read whole
     """
 
-    path = _path(
-        workspace_id,
-        document_id,
-    )
-    return _open_stream(
+    return open_download(
         client,
-        path,
-        None,
-        _headers(
+        METHOD,
+        _path(
+            workspace_id,
+            document_id,
+        ),
+        operation=OPERATION,
+        params=None,
+        headers=_headers(
             headers,
         ),
+        authenticated=AUTHENTICATED,
     )
-
-
-@asynccontextmanager
-async def _open_chunks(
-    stream: AbstractAsyncContextManager[DownloadStream],
-) -> AsyncIterator[AsyncIterator[bytes]]:
-    async with stream as download:
-        yield download.aiter_bytes()
 
 
 def stream(
@@ -129,7 +102,7 @@ def stream(
         async context manager yielding an async iterator of bytes chunks
     """
 
-    return _open_chunks(
+    return download_chunks(
         stream_detailed(
             workspace_id=workspace_id,
             document_id=document_id,

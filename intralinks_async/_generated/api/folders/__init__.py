@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import cached_property
 
 from intralinks_async._core.sender import RequestSender
-from intralinks_async._core.types import Unset
+from intralinks_async._core.types import Response, Unset
 
 from ...models.folder import Folder
 from . import create_folder, delete_folder, get_folder, list_folders, update_folder
@@ -20,6 +21,14 @@ class FoldersResource:
 
     def __init__(self, sender: RequestSender) -> None:
         self._sender = sender
+
+    @cached_property
+    def with_raw_response(self) -> FoldersResourceWithRawResponse:
+        """The same operations returning the raw response: ``status_code``, ``headers``,
+        ``content`` and ``parse()`` (the value the plain method returns); a binary download
+        gives a :class:`DownloadStream`. Paged operations return one page (``offset``/``limit``).
+        """
+        return FoldersResourceWithRawResponse(self._sender)
 
     async def list(
         self,
@@ -97,4 +106,86 @@ class FoldersResource:
         )
 
 
-__all__ = ["FoldersResource"]
+class FoldersResourceWithRawResponse:
+    """Operations of the "folders" tag returning raw responses (``FoldersResource.with_raw_response``)."""
+
+    def __init__(self, sender: RequestSender) -> None:
+        self._sender = sender
+
+    async def list(
+        self,
+        workspace_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[builtins.list[Folder]]:
+        """Intralinks List Folders: the raw Response."""
+        return await list_folders.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    async def create(
+        self,
+        workspace_id: str | Unset,
+        *,
+        body: Folder,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Folder]:
+        """Intralinks Create Folder: the raw Response."""
+        return await create_folder.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+    async def get(
+        self,
+        workspace_id: str | Unset,
+        folder_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Folder]:
+        """Intralinks Get Folder: the raw Response."""
+        return await get_folder.asyncio_detailed(
+            workspace_id,
+            folder_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    async def update(
+        self,
+        workspace_id: str | Unset,
+        folder_id: str | Unset,
+        *,
+        body: Folder,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Folder]:
+        """Intralinks Update Folder: the raw Response."""
+        return await update_folder.asyncio_detailed(
+            workspace_id,
+            folder_id,
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+    async def delete(
+        self,
+        workspace_id: str | Unset,
+        folder_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[None]:
+        """Intralinks Delete Folder: the raw Response."""
+        return await delete_folder.asyncio_detailed(
+            workspace_id,
+            folder_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+
+__all__ = ["FoldersResource", "FoldersResourceWithRawResponse"]

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import cached_property
 
 from intralinks_async._core.sender import RequestSender
-from intralinks_async._core.types import Unset
+from intralinks_async._core.types import Response, Unset
 
 from ...models.group import Group
 from ...models.user import User
@@ -29,6 +30,14 @@ class GroupsResource:
 
     def __init__(self, sender: RequestSender) -> None:
         self._sender = sender
+
+    @cached_property
+    def with_raw_response(self) -> GroupsResourceWithRawResponse:
+        """The same operations returning the raw response: ``status_code``, ``headers``,
+        ``content`` and ``parse()`` (the value the plain method returns); a binary download
+        gives a :class:`DownloadStream`. Paged operations return one page (``offset``/``limit``).
+        """
+        return GroupsResourceWithRawResponse(self._sender)
 
     async def list(
         self,
@@ -138,4 +147,118 @@ class GroupsResource:
         )
 
 
-__all__ = ["GroupsResource"]
+class GroupsResourceWithRawResponse:
+    """Operations of the "groups" tag returning raw responses (``GroupsResource.with_raw_response``)."""
+
+    def __init__(self, sender: RequestSender) -> None:
+        self._sender = sender
+
+    async def list(
+        self,
+        workspace_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[builtins.list[Group]]:
+        """Intralinks List Groups: the raw Response."""
+        return await list_groups.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    async def create(
+        self,
+        workspace_id: str | Unset,
+        *,
+        body: Group,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Group]:
+        """Intralinks Create Group: the raw Response."""
+        return await create_group.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+    async def get(
+        self,
+        workspace_id: str | Unset,
+        group_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Group]:
+        """Intralinks Get Group: the raw Response."""
+        return await get_group.asyncio_detailed(
+            workspace_id,
+            group_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    async def update(
+        self,
+        workspace_id: str | Unset,
+        group_id: str | Unset,
+        *,
+        body: Group,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Group]:
+        """Intralinks Update Group: the raw Response."""
+        return await update_group.asyncio_detailed(
+            workspace_id,
+            group_id,
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+    async def delete(
+        self,
+        workspace_id: str | Unset,
+        group_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[None]:
+        """Intralinks Delete Group: the raw Response."""
+        return await delete_group.asyncio_detailed(
+            workspace_id,
+            group_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    async def list_members(
+        self,
+        workspace_id: str | Unset,
+        group_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[builtins.list[User]]:
+        """Intralinks List Group Members: the raw Response."""
+        return await list_group_members.asyncio_detailed(
+            workspace_id,
+            group_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    async def add_member(
+        self,
+        workspace_id: str | Unset,
+        group_id: str | Unset,
+        *,
+        body: User,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[None]:
+        """Intralinks Add Group Member: the raw Response."""
+        return await add_group_member.asyncio_detailed(
+            workspace_id,
+            group_id,
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+
+__all__ = ["GroupsResource", "GroupsResourceWithRawResponse"]

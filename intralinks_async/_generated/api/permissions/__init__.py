@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import cached_property
 
 from intralinks_async._core.sender import RequestSender
-from intralinks_async._core.types import Unset
+from intralinks_async._core.types import Response, Unset
 
 from ...models.permission import Permission
 from . import create_permission, list_permissions
@@ -20,6 +21,14 @@ class PermissionsResource:
 
     def __init__(self, sender: RequestSender) -> None:
         self._sender = sender
+
+    @cached_property
+    def with_raw_response(self) -> PermissionsResourceWithRawResponse:
+        """The same operations returning the raw response: ``status_code``, ``headers``,
+        ``content`` and ``parse()`` (the value the plain method returns); a binary download
+        gives a :class:`DownloadStream`. Paged operations return one page (``offset``/``limit``).
+        """
+        return PermissionsResourceWithRawResponse(self._sender)
 
     async def list(
         self,
@@ -50,4 +59,39 @@ class PermissionsResource:
         )
 
 
-__all__ = ["PermissionsResource"]
+class PermissionsResourceWithRawResponse:
+    """Operations of the "permissions" tag returning raw responses (``PermissionsResource.with_raw_response``)."""
+
+    def __init__(self, sender: RequestSender) -> None:
+        self._sender = sender
+
+    async def list(
+        self,
+        workspace_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[builtins.list[Permission]]:
+        """Intralinks List Permissions: the raw Response."""
+        return await list_permissions.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    async def create(
+        self,
+        workspace_id: str | Unset,
+        *,
+        body: Permission,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Permission]:
+        """Intralinks Create Permission: the raw Response."""
+        return await create_permission.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+
+__all__ = ["PermissionsResource", "PermissionsResourceWithRawResponse"]

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 
 from intralinks_async._core.sender import RequestSender
-from intralinks_async._core.types import Unset
+from intralinks_async._core.types import Response, Unset
 
 from ...models.splash import Splash
 from . import get_splash, update_splash
@@ -19,6 +20,14 @@ class SplashResource:
 
     def __init__(self, sender: RequestSender) -> None:
         self._sender = sender
+
+    @cached_property
+    def with_raw_response(self) -> SplashResourceWithRawResponse:
+        """The same operations returning the raw response: ``status_code``, ``headers``,
+        ``content`` and ``parse()`` (the value the plain method returns); a binary download
+        gives a :class:`DownloadStream`. Paged operations return one page (``offset``/``limit``).
+        """
+        return SplashResourceWithRawResponse(self._sender)
 
     async def get(
         self,
@@ -49,4 +58,39 @@ class SplashResource:
         )
 
 
-__all__ = ["SplashResource"]
+class SplashResourceWithRawResponse:
+    """Operations of the "splash" tag returning raw responses (``SplashResource.with_raw_response``)."""
+
+    def __init__(self, sender: RequestSender) -> None:
+        self._sender = sender
+
+    async def get(
+        self,
+        workspace_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Splash]:
+        """Intralinks Get Splash Screen: the raw Response."""
+        return await get_splash.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    async def update(
+        self,
+        workspace_id: str | Unset,
+        *,
+        body: Splash,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Splash]:
+        """Intralinks Update Splash Screen: the raw Response."""
+        return await update_splash.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+
+__all__ = ["SplashResource", "SplashResourceWithRawResponse"]

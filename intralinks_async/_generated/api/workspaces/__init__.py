@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from functools import cached_property
 
 from intralinks_async._core.sender import RequestSender
-from intralinks_async._core.types import Unset
+from intralinks_async._core.types import UNSET, Response, Unset
 from intralinks_async.pagination import AsyncPaginator
 
 from ...models.workspace import Workspace
-from ...types import UNSET, Unset
 from . import create_workspace, delete_workspace, get_workspace, list_workspaces, update_workspace
 
 
@@ -22,6 +22,14 @@ class WorkspacesResource:
 
     def __init__(self, sender: RequestSender) -> None:
         self._sender = sender
+
+    @cached_property
+    def with_raw_response(self) -> WorkspacesResourceWithRawResponse:
+        """The same operations returning the raw response: ``status_code``, ``headers``,
+        ``content`` and ``parse()`` (the value the plain method returns); a binary download
+        gives a :class:`DownloadStream`. Paged operations return one page (``offset``/``limit``).
+        """
+        return WorkspacesResourceWithRawResponse(self._sender)
 
     def list(
         self,
@@ -99,4 +107,82 @@ class WorkspacesResource:
         )
 
 
-__all__ = ["WorkspacesResource"]
+class WorkspacesResourceWithRawResponse:
+    """Operations of the "workspaces" tag returning raw responses (``WorkspacesResource.with_raw_response``)."""
+
+    def __init__(self, sender: RequestSender) -> None:
+        self._sender = sender
+
+    async def list(
+        self,
+        *,
+        type_: str | Unset = UNSET,
+        offset: int | Unset = UNSET,
+        limit: int | Unset = UNSET,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[builtins.list[Workspace]]:
+        """Intralinks List Workspaces: the raw Response of one page."""
+        return await list_workspaces.asyncio_detailed(
+            client=self._sender,
+            type_=type_,
+            offset=offset,
+            limit=limit,
+            headers=headers,
+        )
+
+    async def create(
+        self,
+        *,
+        body: Workspace,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Workspace]:
+        """Intralinks Create Workspace: the raw Response."""
+        return await create_workspace.asyncio_detailed(
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+    async def get(
+        self,
+        workspace_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Workspace]:
+        """Intralinks Get Workspace: the raw Response."""
+        return await get_workspace.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+    async def update(
+        self,
+        workspace_id: str | Unset,
+        *,
+        body: Workspace,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[Workspace]:
+        """Intralinks Update Workspace: the raw Response."""
+        return await update_workspace.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            body=body,
+            headers=headers,
+        )
+
+    async def delete(
+        self,
+        workspace_id: str | Unset,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[None]:
+        """Intralinks Delete Workspace: the raw Response."""
+        return await delete_workspace.asyncio_detailed(
+            workspace_id,
+            client=self._sender,
+            headers=headers,
+        )
+
+
+__all__ = ["WorkspacesResource", "WorkspacesResourceWithRawResponse"]
