@@ -28,7 +28,14 @@ from intralinks_async.transfers.journal import Journal
 from intralinks_async.transfers.names import temp_name_for
 from intralinks_async.transfers.report import TransferFailure, TransferReport
 
-__all__ = ["RunOptions", "record_results", "run_context", "verify_destination", "verify_source"]
+__all__ = [
+    "RunOptions",
+    "flush_journal",
+    "record_results",
+    "run_context",
+    "verify_destination",
+    "verify_source",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,3 +188,10 @@ def record_results(
             report.succeeded += 1
     report.retries += result.retries
     progress.shard_done(result.number, result.results)
+
+
+async def flush_journal(jrnl: Journal | None) -> None:
+    """Write a journal's buffered records, in a worker thread (journals that buffer)."""
+    flush = getattr(jrnl, "flush", None)
+    if flush is not None:
+        await anyio.to_thread.run_sync(flush)

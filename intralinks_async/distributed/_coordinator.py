@@ -42,7 +42,7 @@ class ShardRunner:
         self,
         client: Client,
         task: Callable[[Any], Awaitable[ShardResult]],
-        on_result: Callable[[Any, ShardResult], None],
+        on_result: Callable[[Any, ShardResult], Awaitable[None]],
         *,
         max_in_flight: int,
     ) -> None:
@@ -95,7 +95,7 @@ class ShardRunner:
         try:
             result = await self._run(shard)
             if result is not None:
-                self.on_result(shard, result)
+                await self.on_result(shard, result)
         finally:
             self._limiter.release_on_behalf_of(token)
 

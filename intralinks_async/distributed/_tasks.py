@@ -4,8 +4,8 @@ Both are idempotent, because Dask runs a shard again when its worker dies:
 
 * an upload lists each target folder of the shard once and treats a document of the
   same name, size and SHA-1 (``fileHash``) as already landed, so a rerun stores nothing
-  twice (with ``on_conflict="skip"`` any same-name document is left alone, as in a
-  single-process run, and nothing needs hashing);
+  twice (a same-name document with other content is a conflict, as in a single-process
+  run: skipped with an error unless ``on_conflict="new_version"``);
 * a download writes to a temporary file renamed into place, so a rerun only rewrites.
 """
 
@@ -38,30 +38,26 @@ __all__ = ["download_shard", "upload_shard"]
 
 async def upload_shard(shard: UploadShard) -> ShardResult:
     """Upload a shard's files (their folders exist); one result per attempted file."""
-    indexes: dict[int, tuple[DocumentIndex, Uploader]] = {}
     folders = len({item.folder_id for item in shard.items})
+    tools: list[tuple[DocumentIndex, Uploader]] = []
 
     async def transfer(ctx: ShardContext, item: UploadItem) -> FileResult:
-        docs, uploader = indexes.setdefault(
-            id(ctx),
-            (DocumentIndex(ctx.api, shard.workspace_id, max_folders=folders), Uploader(ctx.api)),
-        )
+        if not tools:  # one listing per target folder for the whole shard
+            tools.append(
+                (DocumentIndex(ctx.api, shard.workspace_id, max_folders=folders), Uploader(ctx.api))
+            )
+        docs, uploader = tools[0]
         return await _upload_item(ctx, docs, uploader, shard, item)
 
     return await run_shard(shard, shard.items, lambda item: item.key, transfer)
 
 
-async def _landed(
-    item: UploadItem, same: list[Any], on_conflict: str
-) -> tuple[Any, str | None] | None:
-    """The same-name document that already holds this file, if any (see module doc)."""
-    sized = [d for d in same if doc_size(d) in (None, item.size)]
-    if on_conflict == "skip":
-        return (sized[0] if sized else same[0]), None
+async def _landed(item: UploadItem, same: list[Any]) -> tuple[Any, str] | None:
+    """The same-name document that already holds this file: same size, and same SHA-1
+    when the server gives ``fileHash``."""
+    sized = [d for d in same if doc_size(d) == item.size]
     if not sized:
         return None
-    if all(doc_hash(d) is None for d in sized):
-        return sized[0], None
     _size, sha1 = await hash_file(item.path)
     for doc in sized:
         if doc_hash(doc) in (None, sha1):
@@ -80,14 +76,16 @@ async def _upload_item(
     try:
         same = await docs.same_name(item.folder_id, item.name)
         if same:
-            found = await _landed(item, same, shard.on_conflict)
+            found = await _landed(item, same)
             if found is not None:
                 doc, sha1 = found
                 prog.skip()
                 return FileResult(item.key, "skipped", item.size, opt_str(doc.id), sha1)
-            if shard.on_conflict == "error":
+            if shard.on_conflict != "new_version":
                 raise RemoteConflictError(
-                    f"a different document named {item.name!r} already exists in the folder"
+                    f"a different document named {item.name!r} (other size or content) "
+                    f"already exists in the folder; not uploaded (on_conflict="
+                    f"{shard.on_conflict!r}; use 'new_version' to upload it alongside)"
                 )
         outcome = await uploader.upload(
             shard.workspace_id,

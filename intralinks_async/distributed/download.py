@@ -15,6 +15,7 @@ from intralinks_async.distributed._cluster import DaskTarget, open_cluster
 from intralinks_async.distributed._common import (
     RunOptions,
     credentials_from,
+    flush_journal,
     record_results,
     run_context,
     verify_destination,
@@ -134,8 +135,9 @@ async def _run(
     workers = len(dclient.scheduler_info()["workers"])
     async with run_context(dclient, credentials, options, progress) as ctx:
 
-        def done(_shard: DownloadShard, result: ShardResult) -> None:
+        async def done(_shard: DownloadShard, result: ShardResult) -> None:
             record_results(result, report, jrnl, ctx.progress)
+            await flush_journal(jrnl)
             if result.aborted is not None and runner.aborted is None:
                 runner.aborted = result.aborted
 

@@ -13,6 +13,7 @@ from intralinks_async.distributed._cluster import DaskTarget, open_cluster
 from intralinks_async.distributed._common import (
     RunOptions,
     credentials_from,
+    flush_journal,
     record_results,
     run_context,
     verify_source,
@@ -26,6 +27,7 @@ from intralinks_async.distributed._shards import (
     UploadShard,
     shard_stream,
 )
+from intralinks_async.distributed._skeleton import create_folders
 from intralinks_async.distributed._tasks import upload_shard
 from intralinks_async.transfers._api import RemoteAPI
 from intralinks_async.transfers._checks import existing_dir, require_id
@@ -34,7 +36,7 @@ from intralinks_async.transfers.errors import SkippedEntryError, TransferError
 from intralinks_async.transfers.journal import Journal
 from intralinks_async.transfers.progress import ProgressCallback
 from intralinks_async.transfers.report import TransferFailure, TransferReport
-from intralinks_async.transfers.upload_tree import _SKIPPED, OnConflict, _create_folders
+from intralinks_async.transfers.upload_tree import _SKIPPED, OnConflict
 from intralinks_async.transfers.walk import LocalFile, iter_files, scan_tree
 
 __all__ = ["upload_tree"]
@@ -146,13 +148,17 @@ async def _run(
         root_id, created = await folders.ensure(None, root.name or "upload")
         report.folders_created += created
     folder_ids: dict[str, str] = {"": root_id}
-    await _create_folders(tree.dirs, folders, folder_ids, options.concurrency, report)
+    fatal = await create_folders(tree.dirs, folders, folder_ids, options.concurrency, report)
+    if fatal is not None:
+        _set_aborted(report, f"{type(fatal).__name__}: {fatal}")
+        return
     workers = len(dclient.scheduler_info()["workers"])
     async with run_context(dclient, credentials, options, progress) as ctx:
         ctx.progress.add_totals(items=tree.file_count, nbytes=tree.total_bytes)
 
-        def done(_shard: UploadShard, result: ShardResult) -> None:
+        async def done(_shard: UploadShard, result: ShardResult) -> None:
             record_results(result, report, jrnl, ctx.progress)
+            await flush_journal(jrnl)
             if result.aborted is not None and runner.aborted is None:
                 runner.aborted = result.aborted
 
@@ -193,7 +199,9 @@ def _settle(
     """The item to send, or None when it is settled here (journal, skipped entries)."""
     key = entry.key
     if entry.kind != "file":
-        report.failures.append(TransferFailure(key, SkippedEntryError(_SKIPPED[entry.kind])))
+        detail = getattr(entry, "error", None)
+        reason = _SKIPPED.get(entry.kind, "not uploaded") + (f": {detail}" if detail else "")
+        report.failures.append(TransferFailure(key, SkippedEntryError(reason)))
         progress.local(key, None, "failed")
         return None
     done = jrnl.get(key) if jrnl is not None else None

@@ -224,3 +224,60 @@ async def test_no_secret_in_keys_task_names_events_logs_or_report(
     ]
     for text in texts:
         assert SECRET not in text
+
+
+async def test_worker_side_failures_are_per_file_results(
+    tmp_path: Path, emulator_server: tuple[Any, str], two_workers: Any
+) -> None:
+    app, url = emulator_server
+    src = tmp_path / "room"
+    (src / "docs").mkdir(parents=True)
+    for i in range(6):
+        (src / "docs" / f"f{i}.txt").write_text(f"content {i}")
+    async with connect(url) as client:
+        ws = await new_workspace(client)
+    first = await dd.upload_tree(src, ws, dask=two_workers, **creds(url))
+    assert first.succeeded == 6
+    (src / "docs" / "f2.txt").write_text("changed since")
+    (src / "docs" / "f4.txt").write_text("changed too")
+    report = await dd.upload_tree(
+        src, ws, dask=two_workers, on_conflict="error", shard_files=3, **creds(url)
+    )
+    assert (report.skipped, report.failed, report.succeeded) == (4, 2, 0)
+    failures = {f.path: f.error for f in report.failures}
+    assert set(failures) == {"docs/f2.txt", "docs/f4.txt"}
+    for error in failures.values():
+        assert isinstance(error, dd.WorkerTransferError)
+        assert error.error_type == "RemoteConflictError"
+        assert error.worker in two_workers.scheduler_info()["workers"]
+    assert "RemoteConflictError" in report.to_dict()["failures"][0]["error"]
+    assert duplicates(app, ws) == []
+
+
+async def test_a_local_cluster_started_for_the_run_downloads_one_folder(
+    tmp_path: Path, emulator_server: tuple[Any, str]
+) -> None:
+    app, url = emulator_server
+    src = tmp_path / "room"
+    expected = build_tree(src, 12, big=0)
+    async with connect(url) as client:
+        ws = await new_workspace(client)
+        await client.transfers.upload_tree(src, ws)
+        folders = {f.name: f.id for f in await client.folders.list(ws)}
+    report = await dd.download_tree(
+        ws, tmp_path / "mirror", dask=1, folder_id=folders["report 3"], **creds(url)
+    )
+    assert report.ok, report.to_dict()
+    got = tree_hashes(tmp_path / "mirror")
+    assert got and report.succeeded == len(got)
+    assert all(expected[key] == digest for key, digest in _under(expected, got).items())
+
+
+def _under(expected: dict[str, str], got: dict[str, str]) -> dict[str, str]:
+    """``got`` keyed like ``expected`` (the mirrored folder's path inside the room)."""
+    out: dict[str, str] = {}
+    for rel, digest in got.items():
+        matches = [k for k in expected if k.endswith("/" + rel)]
+        assert len(matches) == 1, (rel, matches)
+        out[matches[0]] = digest
+    return out
