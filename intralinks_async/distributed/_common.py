@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
@@ -123,11 +123,30 @@ async def verify_destination(client: Client, root: str) -> None:
 
 @dataclass(slots=True)
 class RunContext:
-    """A run's id, progress aggregator and the name of its cluster-wide budget."""
+    """A run's id, progress aggregator, cluster-wide budget and workers' rate control."""
 
     run_id: str
     progress: ClusterProgress
     budget: tuple[str, int] | None
+    rates: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def rate_summary(self) -> dict[str, Any] | None:
+        """The workers' rate control added up (``rate``: the cluster's paced requests/s)."""
+        if not self.rates:
+            return None
+        snaps = list(self.rates.values())
+        rates = [r for s in snaps if isinstance(r := s.get("rate"), int | float)]
+        return {
+            "mode": str(snaps[0].get("mode")),
+            "rate": round(sum(rates), 1) if rates else None,
+            "throttled": sum(_count(s.get("throttled")) for s in snaps),
+            "requests": sum(_count(s.get("requests")) for s in snaps),
+            "workers": dict(sorted(self.rates.items())),
+        }
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 @asynccontextmanager
@@ -161,12 +180,11 @@ async def run_context(
 
 
 def record_results(
-    result: ShardResult,
-    report: TransferReport,
-    jrnl: Journal | None,
-    progress: ClusterProgress,
+    result: ShardResult, report: TransferReport, jrnl: Journal | None, ctx: RunContext
 ) -> None:
     """Count a shard's results in the report and the journal, and in the progress."""
+    if result.rate_control is not None:
+        ctx.rates[result.worker] = result.rate_control
     for item in result.results:
         if item.outcome == "failed":
             error = WorkerTransferError(
@@ -187,7 +205,7 @@ def record_results(
         else:
             report.succeeded += 1
     report.retries += result.retries
-    progress.shard_done(result.number, result.results)
+    ctx.progress.shard_done(result.number, result.results)
 
 
 async def flush_journal(jrnl: Journal | None) -> None:

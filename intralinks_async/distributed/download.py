@@ -136,10 +136,10 @@ async def _run(
     async with run_context(dclient, credentials, options, progress) as ctx:
 
         async def done(_shard: DownloadShard, result: ShardResult) -> None:
-            record_results(result, report, jrnl, ctx.progress)
+            record_results(result, report, jrnl, ctx)
             await flush_journal(jrnl)
-            if result.aborted is not None and runner.aborted is None:
-                runner.aborted = result.aborted
+            if result.aborted is not None:
+                await runner.abort(result.aborted)  # the other shards would fail alike
 
         async def pending() -> AsyncIterator[DownloadItem]:
             for fid, parts in order:
@@ -183,6 +183,8 @@ async def _run(
                     chunk_concurrency, verify,
                 )  # fmt: skip
                 await runner.submit(shard)
+        if hasattr(report, "rate_control"):
+            object.__setattr__(report, "rate_control", ctx.rate_summary())
         if runner.aborted is not None and hasattr(report, "aborted"):
             object.__setattr__(report, "aborted", runner.aborted)
 

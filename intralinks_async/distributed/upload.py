@@ -157,10 +157,10 @@ async def _run(
         ctx.progress.add_totals(items=tree.file_count, nbytes=tree.total_bytes)
 
         async def done(_shard: UploadShard, result: ShardResult) -> None:
-            record_results(result, report, jrnl, ctx.progress)
+            record_results(result, report, jrnl, ctx)
             await flush_journal(jrnl)
-            if result.aborted is not None and runner.aborted is None:
-                runner.aborted = result.aborted
+            if result.aborted is not None:
+                await runner.abort(result.aborted)  # the other shards would fail alike
 
         async def pending() -> AsyncIterator[UploadItem]:
             async for entry in iter_files(tree):
@@ -185,6 +185,8 @@ async def _run(
                     options.concurrency, ctx.budget, tuple(batch), on_conflict,
                 )  # fmt: skip
                 await runner.submit(shard)
+        if hasattr(report, "rate_control"):
+            object.__setattr__(report, "rate_control", ctx.rate_summary())
         if runner.aborted is not None:
             _set_aborted(report, runner.aborted)
 

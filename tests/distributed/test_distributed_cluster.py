@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from dask_helpers import (
+    CLIENT_ID,
     SECRET,
     build_tree,
     connect,
@@ -27,6 +29,7 @@ from dask_helpers import (
     tree_hashes,
 )
 
+from intralinks_async.testing import create_app, serve_in_thread
 from intralinks_async.transfers.journal import Journal
 
 dd = pytest.importorskip("intralinks_async.distributed")
@@ -281,3 +284,91 @@ def _under(expected: dict[str, str], got: dict[str, str]) -> dict[str, str]:
         assert len(matches) == 1, (rel, matches)
         out[matches[0]] = digest
     return out
+
+
+async def test_refused_credentials_stop_the_run_resumably(
+    tmp_path: Path, emulator_server: tuple[Any, str], two_workers: Any
+) -> None:
+    app, url = emulator_server
+    src = tmp_path / "room"
+    build_tree(src, 40, big=0)
+    journal = tmp_path / "j.db"
+    async with connect(url) as client:
+        ws = await new_workspace(client)
+    async with httpx.AsyncClient(base_url=url) as http:
+        answer = await http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": CLIENT_ID,
+                "client_secret": SECRET,
+            },
+        )
+        token = answer.json()["access_token"]
+    emulator = app.state.emulator
+
+    def progress(event: Any) -> None:
+        if event.items_done >= 8:
+            emulator.revoke_all_tokens()
+
+    report = await dd.upload_tree(
+        src, ws, dask=two_workers, base_url=url, access_token=token, journal=journal,
+        shard_files=4, concurrency=2, progress=progress,
+    )  # fmt: skip
+    assert getattr(report, "aborted", "no such field") is not None
+    assert 8 <= report.succeeded < 40 and report.failed == 0
+    stopped_at = emulator.requests["uploadDocument"]
+    assert stopped_at < 40
+    again = await dd.upload_tree(src, ws, dask=two_workers, journal=journal, **creds(url))
+    assert again.ok and again.succeeded + again.skipped + again.adopted == 40
+    _assert_landed_once(app, ws, src)
+
+
+class _Concurrency:
+    """ASGI wrapper counting the uploads in progress at once."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state = app.state
+        self.now = 0
+        self.peak = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        upload = scope["type"] == "http" and scope["method"] == "POST"
+        upload = upload and scope["path"].endswith("/documents")
+        if upload:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if upload:
+                self.now -= 1
+
+
+async def test_cluster_concurrency_bounds_uploads_over_all_workers(
+    tmp_path: Path, two_workers: Any
+) -> None:
+    src = tmp_path / "room"
+    build_tree(src, 24, big=0)
+    app = create_app(latency=0.02, retry_after=0, clients={CLIENT_ID: SECRET})
+    counter = _Concurrency(app)
+    try:
+        with serve_in_thread(counter) as url:
+            async with connect_as(url) as client:
+                ws = await new_workspace(client)
+                other = await new_workspace(client, "Other")
+            kwargs = {"dask": two_workers, "shard_files": 3, "concurrency": 4, **creds(url)}
+            bounded = await dd.upload_tree(src, ws, cluster_concurrency=1, **kwargs)
+            assert bounded.succeeded == 24
+            assert counter.peak == 1
+            counter.peak = 0
+            free = await dd.upload_tree(src, other, **kwargs)
+            assert free.succeeded == 24
+            assert counter.peak > 1
+    finally:
+        app.state.emulator.close()
+    names = two_workers.run_on_scheduler(
+        lambda dask_scheduler: list(dask_scheduler.extensions["semaphores"].max_leases)
+    )
+    assert not [n for n in names if n.startswith("intralinks-budget-")]
