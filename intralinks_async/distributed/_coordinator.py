@@ -80,11 +80,15 @@ class ShardRunner:
         await self._limiter.acquire_on_behalf_of(token)
         self._group.start_soon(self._watch, shard, token)
 
-    async def abort(self, reason: str) -> None:
-        """Stop: cancel the shards still running (their files stay resumable)."""
+    def stop(self, reason: str) -> None:
+        """Submit no more shards (a fatal error); those running end by themselves.
+
+        Each running shard stops at its first file that meets the same error and
+        returns the results of the files it finished, so the report and the journal
+        lose nothing.
+        """
         if self.aborted is None:
             self.aborted = reason
-        await self._cancel_all()
 
     async def _cancel_all(self) -> None:
         futures = list(self._futures.values())
@@ -112,8 +116,6 @@ class ShardRunner:
             except KilledWorker as exc:
                 error = exc
             except Exception as exc:
-                if self.aborted is not None and future.cancelled():
-                    return None
                 error = exc
                 break
             finally:

@@ -139,7 +139,7 @@ async def _run(
             record_results(result, report, jrnl, ctx)
             await flush_journal(jrnl)
             if result.aborted is not None:
-                await runner.abort(result.aborted)  # the other shards would fail alike
+                runner.stop(result.aborted)
 
         async def pending() -> AsyncIterator[DownloadItem]:
             for fid, parts in order:
@@ -174,7 +174,6 @@ async def _run(
             )  # fmt: skip
             async for batch in batches:
                 if runner.aborted is not None:
-                    await runner.abort(runner.aborted)
                     break
                 number += 1
                 shard = DownloadShard(
