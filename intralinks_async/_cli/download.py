@@ -13,6 +13,7 @@ from intralinks_async._cli._common import (
     print_json,
     rate_control_state,
 )
+from intralinks_async._cli._dask import add_dask_options, dask_target, run_download
 from intralinks_async._cli._transfer import add_tree_options, display, managed, show_reports
 from intralinks_async._client import IntralinksClient
 
@@ -40,6 +41,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--chunk-concurrency", type=int, default=8, help="ranged requests per file (default 8)"
     )
+    add_dask_options(parser)
     add_output(parser)
     add_credentials(parser)
     parser.set_defaults(handler=run)
@@ -47,6 +49,8 @@ def register(subparsers: Any) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     """Download a document or mirror a tree; exit status 1 when any item failed."""
+    if dask_target(args) is not None:
+        return await run_download(args)
     async with make_client(args) as client:
         if args.document:
             return await _download_file(args, client)

@@ -14,6 +14,7 @@ from intralinks_async._cli._common import (
     print_json,
     rate_control_state,
 )
+from intralinks_async._cli._dask import add_dask_options, dask_target, run_upload
 from intralinks_async._cli._transfer import add_tree_options, display, managed, show_reports
 from intralinks_async._client import IntralinksClient
 
@@ -42,6 +43,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--name", help="document name for a single file (default: file name)")
     parser.add_argument("--note", help="document note for a single file")
+    add_dask_options(parser)
     add_output(parser)
     add_credentials(parser)
     parser.set_defaults(handler=run)
@@ -51,6 +53,8 @@ async def run(args: argparse.Namespace) -> int:
     """Upload one file or a tree; exit status 1 when any item failed."""
     if not args.source.exists():
         raise CommandError(f"{args.source} does not exist")
+    if dask_target(args) is not None:
+        return await run_upload(args)
     async with make_client(args) as client:
         if args.source.is_file():
             return await _upload_file(args, client)

@@ -95,6 +95,7 @@ async def _upload_item(
             size=item.size,
             progress=prog,
             existing_ids=[i for d in same if (i := opt_str(d.id)) is not None],
+            regular_file=True,
         )
         docs.add(item.folder_id, outcome.document)
         prog.finish()

@@ -14,7 +14,8 @@ from distributed import Semaphore, get_worker
 
 from intralinks_async.distributed._clients import cached_client
 from intralinks_async.distributed._shards import FileResult, ShardResult, _ShardBase
-from intralinks_async.errors import AuthenticationError, ServiceUnavailableError, redact_text
+from intralinks_async.errors import redact_text
+from intralinks_async.transfers._failures import is_fatal as _transfers_fatal
 from intralinks_async.transfers.progress import ProgressEvent, ProgressTracker
 from intralinks_async.transfers.window import run_window
 
@@ -145,8 +146,8 @@ def failure(key: str, exc: BaseException, size: int | None = None) -> FileResult
 
 
 def is_fatal(exc: BaseException) -> bool:
-    """Errors that stop the whole run (every other file would fail the same way)."""
-    return isinstance(exc, AuthenticationError | ServiceUnavailableError)
+    """Errors that stop the whole run (the transfers' rule: every other file would fail)."""
+    return _transfers_fatal(exc)
 
 
 class ShardContext:

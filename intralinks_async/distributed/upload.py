@@ -36,7 +36,7 @@ from intralinks_async.transfers.errors import SkippedEntryError, TransferError
 from intralinks_async.transfers.journal import Journal
 from intralinks_async.transfers.progress import ProgressCallback
 from intralinks_async.transfers.report import TransferFailure, TransferReport
-from intralinks_async.transfers.upload_tree import _SKIPPED, OnConflict
+from intralinks_async.transfers.upload_tree import _SKIPPED, OnConflict, _remote_name
 from intralinks_async.transfers.walk import LocalFile, iter_files, scan_tree
 
 __all__ = ["upload_tree"]
@@ -218,7 +218,13 @@ def _settle(
             jrnl.failed(key, f"{type(error).__name__}: {error}")
         progress.local(key, entry.size, "failed")
         return None
-    return UploadItem(key, os.fspath(entry.path), folder_id, entry.name, entry.size)
+    try:
+        name = _remote_name(entry.name)
+    except TransferError as exc:
+        report.failures.append(TransferFailure(key, exc))
+        progress.local(key, entry.size, "failed")
+        return None
+    return UploadItem(key, os.fspath(entry.path), folder_id, name, entry.size)
 
 
 def _set_aborted(report: TransferReport, reason: str) -> None:
