@@ -321,9 +321,11 @@ class _Comparer:
     async def compare(self, parts: Parts, local: tuple[int, str], doc: Any) -> VerifyEntry:
         size, path = local
         doc_id = opt_str(doc.id)
-        progress = self.tracker.item(_show(parts), size)
+        expected = size * (2 if self.download else 1)  # hashed locally (and downloaded)
+        progress = self.tracker.item(_show(parts), expected)
         progress.start()
         entry = await self._compare(parts, size, path, doc, doc_id, progress.advance)
+        progress.advance(max(0, expected - progress.done))  # a comparison cut short
         (progress.fail if entry.mark == "!" else progress.finish)()
         return entry
 

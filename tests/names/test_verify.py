@@ -101,6 +101,15 @@ async def test_identical_tree_is_ok(env: tuple[Any, IntralinksClient, str], tmp_
     assert events[0].kind == "totals" and events[0].items_total == 5
     assert sum(e.kind == "finished" for e in events) == 5
     assert events[-1].bytes_done == sum(len(d) for d in TREE.values())
+    events.clear()
+    (root / "a.txt").write_bytes(b"changed size")  # cut short: no bytes hashed
+    await verify_tree(client, root, ws, progress=events.append, download=True)
+    assert (
+        events[-1].bytes_done
+        == events[-1].bytes_total
+        == 2 * sum((root / p).stat().st_size for p in TREE)
+    )
+    (root / "a.txt").write_bytes(TREE["a.txt"])
     downloaded = await verify_tree(client, root, ws, download=True)
     assert downloaded.ok and all(e.detail == "downloaded and hashed" for e in downloaded.entries)
 
