@@ -32,7 +32,7 @@ from intralinks_async.transfers.errors import (
     TransferError,
 )
 from intralinks_async.transfers.journal import Journal
-from intralinks_async.transfers.names import sanitize_name
+from intralinks_async.transfers.names import local_to_remote, remote_to_local, to_remote
 from intralinks_async.transfers.progress import ProgressCallback, ProgressEvent, ProgressTracker
 from intralinks_async.transfers.report import TransferFailure, TransferReport
 from intralinks_async.transfers.upload import Uploader, UploadSource
@@ -84,7 +84,8 @@ class Transfers:
         progress: ProgressCallback | None = None,
         verify: bool = True,
     ) -> DownloadResult:
-        """Download a document to ``dest`` (a file path, or an existing directory).
+        """Download a document to ``dest`` (a file path, or an existing directory, where
+        the file gets the document's name mapped back as by :meth:`download_tree`).
 
         Concurrent ranged GETs of ``chunk_size`` bytes, at most ``concurrency`` at once,
         pinned to the document's ETag with ``If-Range``; one stream when the server
@@ -105,7 +106,7 @@ class Transfers:
         api = self._api()
         document = await api.get_document(workspace_id, document_id)
         if target.is_dir():
-            target = target / sanitize_name(opt_str(document.name) or document_id)
+            target = target / remote_to_local(opt_str(document.name) or document_id)
         tracker = ProgressTracker(progress, items_total=1)
         item = tracker.item(target.name, None)
         result = await FileDownload(
@@ -152,7 +153,8 @@ class Transfers:
         checked for the document (name, size, SHA-1) before anything is sent again, so
         the document is never stored twice; a one-shot async iterator that would need
         re-sending raises :class:`SourceNotReplayableError`. ``name`` defaults to the
-        file's name. (After a lost answer, a document of the same name, size and SHA-1
+        file's name; either is mapped as by :meth:`upload_tree` (``Agreement: Final.pdf``
+        is stored with a fullwidth colon, which :meth:`download_file` maps back). (After a lost answer, a document of the same name, size and SHA-1
         that was already in the folder is indistinguishable from the one just sent:
         it may be returned instead of storing the content again.) A local file that
         changes while being sent raises :class:`SourceChangedError` and is not stored;
@@ -162,10 +164,13 @@ class Transfers:
         workspace_id = require_id("workspace_id", workspace_id)
         folder_id = require_id("folder_id", folder_id)
         tracker = ProgressTracker(progress, items_total=1)
-        label = name or (Path(source).name if isinstance(source, str | os.PathLike) else "upload")
-        item = tracker.item(label, size)
+        local_name = Path(source).name if isinstance(source, str | os.PathLike) else None
+        remote_name = to_remote(name) if name else None
+        if remote_name is None and local_name:
+            remote_name = local_to_remote(local_name)
+        item = tracker.item(name or local_name or "upload", size)
         outcome = await Uploader(self._api()).upload(
-            workspace_id, folder_id, source, name=name, note=note, size=size, progress=item
+            workspace_id, folder_id, source, name=remote_name, note=note, size=size, progress=item
         )
         item.finish()
         doc: Document = outcome.document
@@ -182,6 +187,7 @@ class Transfers:
         progress: ProgressCallback | None = None,
         on_conflict: OnConflict = "skip",
         dry_run: bool = False,
+        manifest: str | os.PathLike[str] | None = None,
     ) -> TransferReport:
         """Migrate the files under ``local_dir`` into the workspace.
 
@@ -191,12 +197,27 @@ class Transfers:
         a sliding window of ``concurrency``; a failure is recorded in the report and
         the others carry on.
 
-        ``on_conflict`` decides what happens when the folder already holds a document of
-        the same name: ``"skip"`` leaves it; ``"new_version"`` uploads the file as a new
-        document of the same name (the API has no operation to replace a document's
-        content), unless that document already has the same size and SHA-1;
-        ``"error"`` records a :class:`RemoteConflictError` for the file, again unless
-        the content is identical.
+        Names are mapped reversibly (:func:`~intralinks_async.transfers.names.local_to_remote`):
+        the characters the service forbids (``/ \\ : * " < > ? |``) become fullwidth
+        lookalikes, a name that is not valid UTF-8 a visible escaped form; every renamed
+        item is listed in ``report.renamed``.
+
+        A same-name document already in the folder is left alone (counted as skipped)
+        when it holds the same content: same size and, when the server gives it, same
+        ``fileHash`` (SHA-1). Otherwise ``on_conflict`` decides: ``"skip"`` and
+        ``"error"`` upload nothing and report a :class:`RemoteConflictError` for the
+        file; ``"new_version"`` uploads it as a new document of the same name (the API
+        has no operation to replace a document's content).
+
+        ``manifest`` (a path) appends one JSON Lines record per item (paths, ids, size,
+        SHA-256 of the bytes read, the server's ``fileHash``, result, renaming, times).
+        ``dry_run=True`` sends nothing that changes the workspace: the report lists the
+        plan (``report.planned``) and its counts describe what would be done.
+
+        A refused client (:class:`~intralinks_async.errors.AuthenticationError`) or an
+        outage that outlasted the client's patience stops the run at once
+        (``report.aborted`` says why); a journal that fails (full disk, corruption) stops
+        it with :class:`JournalError`, whose ``report`` says what was done.
 
         ``journal`` (a SQLite file) makes the run resumable: done items are skipped
         (unless the file's size changed since) and items that were in flight are looked
@@ -204,9 +225,10 @@ class Transfers:
         documents already present with the same name and size. The journal's own files
         are never uploaded, even when they sit inside ``local_dir``.
 
-        Symbolic links are never followed (inside or outside the tree); special files
-        and the temporary files of an interrupted download are not uploaded; each is listed in the report's failures as a
-        :class:`SkippedEntryError`, so that nothing is left out silently. A file that
+        Symbolic links are never followed (inside or outside the tree); special files,
+        unreadable directories and the temporary files of an interrupted download are not
+        uploaded; each is listed in the report's failures as a :class:`SkippedEntryError`,
+        so that nothing is left out silently, and the rest of the tree goes on. A file that
         changes while it is being sent fails with :class:`SourceChangedError` and is
         not stored.
         """
@@ -220,6 +242,7 @@ class Transfers:
             progress=progress,
             on_conflict=on_conflict,
             dry_run=dry_run,
+            manifest=manifest,
         )
 
     async def download_tree(
@@ -235,10 +258,15 @@ class Transfers:
         progress: ProgressCallback | None = None,
         verify: bool = True,
         dry_run: bool = False,
+        manifest: str | os.PathLike[str] | None = None,
     ) -> TransferReport:
         """Mirror the workspace's folders and documents (or ``folder_id``'s) into ``dest_dir``.
 
-        Remote names are sanitised into safe, distinct local names; nothing is ever
+        Remote names are mapped back exactly
+        (:func:`~intralinks_async.transfers.names.remote_to_local`), so a tree sent up
+        and brought back has its original names; on a case-insensitive destination
+        (detected) a case-only twin gets `` (2)``, as does a second document of the same
+        name, each listed in ``report.renamed``. Nothing is ever
         written outside ``dest_dir``, nor through a symbolic link inside it (a linked
         file is replaced, a linked directory raises ``UnsafePathError``). Documents are downloaded as by
         :meth:`download_file` (``chunk_concurrency`` ranges each), ``concurrency`` at a
@@ -259,4 +287,5 @@ class Transfers:
             progress=progress,
             verify=verify,
             dry_run=dry_run,
+            manifest=manifest,
         )

@@ -10,7 +10,8 @@ cases that only a transfer can resolve:
   stopped (resumption, not a status retry).
 
 Some failures end a whole tree transfer (:func:`is_fatal`): the credentials were
-refused, the service stayed down past the client's patience, or the journal broke.
+refused, the service stayed down past the client's patience, or the journal or the
+manifest broke.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from intralinks_async.errors import (
     ServiceUnavailableError,
 )
 from intralinks_async.transfers.errors import JournalError, TransferError
+from intralinks_async.transfers.manifest import ManifestError
 
 __all__ = ["MAX_RESUMES", "ShortReadError", "body_broke", "is_fatal", "outcome_unknown"]
 
@@ -88,4 +90,6 @@ def body_broke(exc: BaseException) -> bool:
 
 def is_fatal(exc: BaseException) -> bool:
     """Failures after which no other item of a tree transfer can succeed."""
-    return isinstance(exc, AuthenticationError | ServiceUnavailableError | JournalError)
+    return isinstance(
+        exc, AuthenticationError | ServiceUnavailableError | JournalError | ManifestError
+    )

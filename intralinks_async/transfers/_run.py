@@ -14,6 +14,7 @@ import anyio.to_thread
 from intralinks_async.transfers._api import RemoteAPI
 from intralinks_async.transfers.errors import JournalError
 from intralinks_async.transfers.journal import Journal
+from intralinks_async.transfers.manifest import ManifestError, ManifestRecord, ManifestWriter
 from intralinks_async.transfers.report import TransferReport
 
 __all__ = ["FLUSH_INTERVAL", "TreeRun", "journal_excludes"]
@@ -48,8 +49,9 @@ class TreeRun:
     open carries the empty report), writes its buffered records every
     :data:`FLUSH_INTERVAL` seconds in a worker thread while the block runs, and on the
     way out writes the rest, closes it, and fills in retries, timing and rate control.
-    :meth:`stop` records why the run stopped early; a journal failure is then raised
-    as :class:`JournalError` with ``report`` attached.
+    :meth:`stop` records why the run stopped early; a journal (or manifest) failure is
+    then raised as :class:`JournalError` (:class:`ManifestError`) with ``report``
+    attached. With ``manifest``, :meth:`record` writes one record per item.
     """
 
     def __init__(
@@ -60,8 +62,11 @@ class TreeRun:
         *,
         kind: str,
         scope: str,
+        manifest: str | os.PathLike[str] | None = None,
     ) -> None:
         self.api = api
+        self._manifest_path = manifest
+        self.manifest: ManifestWriter | None = None
         self.report = report
         self._journal_path = journal
         self._kind = kind
@@ -79,7 +84,31 @@ class TreeRun:
             except JournalError as exc:
                 exc.report = self.report
                 raise
+        if self._manifest_path is not None:
+            writer = ManifestWriter(self._manifest_path)
+            try:
+                await writer.__aenter__()
+            except BaseException:
+                await self._close_journal()
+                raise
+            self.manifest = writer
         return self
+
+    async def record(self, **fields: Any) -> None:
+        """Write one manifest record (when the run keeps a manifest)."""
+        if self.manifest is not None:
+            await self.manifest.write(ManifestRecord(**fields))
+
+    async def _close_journal(self) -> JournalError | None:
+        if self.journal is None:
+            return None
+        jrnl = self.journal
+        with anyio.CancelScope(shield=True):
+            try:
+                await anyio.to_thread.run_sync(jrnl.close)
+            except JournalError as error:
+                return error
+        return None
 
     @asynccontextmanager
     async def journal_writer(self) -> AsyncIterator[None]:
@@ -111,14 +140,13 @@ class TreeRun:
             self.report.aborted = f"{type(exc).__name__}: {exc}"
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        closing_error: JournalError | None = None
-        if self.journal is not None:
-            jrnl = self.journal
-            with anyio.CancelScope(shield=True):
-                try:
-                    await anyio.to_thread.run_sync(jrnl.close)
-                except JournalError as error:
-                    closing_error = error
+        closing_error = await self._close_journal()
+        manifest_error: ManifestError | None = None
+        if self.manifest is not None:
+            try:
+                await self.manifest.aclose()
+            except ManifestError as error:
+                manifest_error = error
         report = self.report
         report.retries = self.api.retries
         report.elapsed = time.monotonic() - self._started
@@ -128,7 +156,9 @@ class TreeRun:
             report.rate_control = None
         if exc is not None:
             return
-        failure = self._fatal if isinstance(self._fatal, JournalError) else closing_error
+        failure: JournalError | ManifestError | None = closing_error or manifest_error
+        if isinstance(self._fatal, JournalError | ManifestError):
+            failure = self._fatal
         if failure is not None:
             if report.aborted is None:
                 report.aborted = f"{type(failure).__name__}: {failure}"

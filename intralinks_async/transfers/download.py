@@ -82,6 +82,27 @@ def _b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
+class _Digests:
+    """The SHA-1 checked against ``fileHash`` and, when asked, a SHA-256, fed together."""
+
+    __slots__ = ("sha1", "sha256")
+
+    def __init__(self, sha256: bool) -> None:
+        self.sha1 = hashlib.sha1()  # noqa: S324 (integrity check, not security)
+        self.sha256 = hashlib.sha256() if sha256 else None
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self.sha1.update(data)
+        if self.sha256 is not None:
+            self.sha256.update(data)
+
+    def digest(self) -> bytes:
+        return self.sha1.digest()
+
+    def sha256_hex(self) -> str | None:
+        return None if self.sha256 is None else self.sha256.hexdigest()
+
+
 class FileDownload:
     """One document download; see the module docstring for the protocol."""
 
@@ -193,6 +214,8 @@ class FileDownload:
                     f"{self._label()}: got {size} bytes but fileSize is {expected_size}"
                 )
             sha1 = _b64(self._sha1.digest()) if self._sha1 is not None else None
+            if self._sha1 is not None:
+                self.sha256 = self._sha1.sha256_hex()
             if sha1 is not None and expected_hash is not None and sha1 != expected_hash:
                 raise IntegrityError(
                     f"{self._label()}: SHA-1 {sha1} does not match fileHash {expected_hash}"
@@ -338,7 +361,7 @@ class FileDownload:
         self._nchunks = max(1, -(-self._total // self.chunk_size))
         self._chunks = iter(range(1, self._nchunks))
         if self.verify:
-            self._sha1 = hashlib.sha1()  # noqa: S324 (integrity check, not security)
+            self._sha1 = _Digests(self.want_sha256)
             if self._nchunks > 1:
                 send, receive = anyio.create_memory_object_stream[int](math.inf)
                 self._done_send, self._done_receive = send, receive
@@ -464,7 +487,7 @@ class FileDownload:
         while True:
             attempt += 1
             if self.verify:
-                self._sha1 = hashlib.sha1()  # noqa: S324 (integrity check, not security)
+                self._sha1 = _Digests(self.want_sha256)
             written = 0
             responded = first is not None
             try:

@@ -14,10 +14,10 @@ import contextlib
 import os
 import stat
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import anyio.to_thread
 
@@ -33,7 +33,20 @@ from intralinks_async.transfers._run import TreeRun
 from intralinks_async.transfers.download import DEFAULT_CHUNK_SIZE, FileDownload
 from intralinks_async.transfers.errors import DocumentChangedError, IntegrityError
 from intralinks_async.transfers.journal import Journal, JournalEntry
-from intralinks_async.transfers.names import NameAllocator, UnsafePathError, is_temp_name, safe_join
+from intralinks_async.transfers.manifest import utc_now
+from intralinks_async.transfers.names import (
+    MAX_NAME_BYTES,
+    CaseCollisionAllocator,
+    NameAllocator,
+    UnsafePathError,
+    display_name,
+    from_remote,
+    fs_is_case_insensitive,
+    is_temp_name,
+    remote_to_local,
+    safe_join,
+    sanitize_name,
+)
 from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
 from intralinks_async.transfers.report import TransferFailure, TransferReport
 from intralinks_async.transfers.window import run_window, unwrap_exception_group
@@ -57,10 +70,63 @@ class _Item:
 _Work = tuple[_Item, "JournalEntry | None"]
 
 
+class _Allocator(Protocol):
+    def allocate(self, remote_name: str) -> str: ...
+
+
+A = TypeVar("A", bound=_Allocator)
+
+
+class LocalNames:
+    """Local names for the remote names of one directory.
+
+    Each name is mapped back exactly (:func:`remote_to_local`) when the local file
+    system can hold it; one it cannot (longer than ``MAX_NAME_BYTES``, shaped like a
+    transfer's temporary file, or with a character :func:`safe_join` refuses) gets
+    :func:`sanitize_name`'s safe form. A case-only twin on a case-insensitive
+    destination, or a second document of the same name, is numbered (`` (2)``...)
+    instead of overwriting the first.
+    """
+
+    def __init__(self, *, case_insensitive: bool) -> None:
+        self.case_insensitive = case_insensitive
+        self._numbered = CaseCollisionAllocator(case_insensitive=True)
+        self._exact: set[str] = set()
+
+    def allocate(self, remote_name: str) -> str:
+        """The local name for ``remote_name`` (distinct from those handed out before)."""
+        local = remote_to_local(remote_name)
+        if _unstorable(local):
+            local = sanitize_name(local)
+        if self.case_insensitive:
+            return self._numbered.allocate(local)
+        candidate = local
+        while candidate in self._exact:
+            candidate = self._numbered.allocate(local)
+        self._exact.add(candidate)
+        self._numbered.reserve(candidate)
+        return candidate
+
+
+def _unstorable(name: str) -> bool:
+    try:
+        size = len(name.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:
+        return True
+    return size > MAX_NAME_BYTES or is_temp_name(name) or "\\" in name
+
+
 def _plan_dirs(
     folders: list[Any], folder_id: str | None
 ) -> tuple[list[tuple[str, tuple[str, ...]]], dict[tuple[str, ...], NameAllocator]]:
     """Assign every folder a sanitised, unique local directory (parents first)."""
+    return _plan_tree(folders, folder_id, NameAllocator)
+
+
+def _plan_tree(
+    folders: list[Any], folder_id: str | None, make: Callable[[], A]
+) -> tuple[list[tuple[str, tuple[str, ...]]], dict[tuple[str, ...], A]]:
+    """Assign every folder a unique local directory with ``make()``'s allocators."""
     ids = {fid for f in folders if (fid := opt_str(f.id)) is not None}
     children: dict[str | None, list[Any]] = {}
     for folder in folders:
@@ -71,14 +137,14 @@ def _plan_dirs(
         if parent not in ids:
             parent = None
         children.setdefault(parent, []).append(folder)
-    allocators: dict[tuple[str, ...], NameAllocator] = {}
+    allocators: dict[tuple[str, ...], A] = {}
     order: list[tuple[str, tuple[str, ...]]] = []
     queue: deque[tuple[str | None, tuple[str, ...]]] = deque([(folder_id, ())])
     if folder_id is not None:
         order.append((folder_id, ()))
     while queue:
         parent, parts = queue.popleft()
-        alloc = allocators.setdefault(parts, NameAllocator())
+        alloc = allocators.setdefault(parts, make())
         kids = sorted(children.get(parent, []), key=lambda f: (opt_str(f.name) or "", f.id))
         for folder in kids:
             local = alloc.allocate(opt_str(folder.name) or "_")
@@ -133,6 +199,7 @@ async def download_tree(
     progress: ProgressCallback | None = None,
     verify: bool = True,
     dry_run: bool = False,
+    manifest: str | os.PathLike[str] | None = None,
 ) -> TransferReport:
     """Download every document; see :meth:`Transfers.download_tree`."""
     positive_int("concurrency", concurrency)
@@ -141,7 +208,9 @@ async def download_tree(
     dest = writable_target_dir("dest_dir", dest_dir).resolve()
     report = TransferReport("download", dry_run=dry_run)
     scope = f"{workspace_id}:{folder_id or ''}:{dest}"
-    async with TreeRun(api, report, journal, kind="download", scope=scope) as run:
+    async with TreeRun(
+        api, report, journal, kind="download", scope=scope, manifest=manifest
+    ) as run:
         mirror = _TreeDownload(
             api,
             run,
@@ -193,7 +262,10 @@ class _TreeDownload:
         self.verify = verify
         self.dry_run = run.report.dry_run
         self.tracker = ProgressTracker(progress, items_total=0, bytes_total=0)
-        self.allocators: dict[tuple[str, ...], NameAllocator] = {}
+        self.allocators: dict[tuple[str, ...], LocalNames] = {}
+        self.case_insensitive = False
+        #: Local directory parts -> the remote folder path they hold.
+        self.remote_dirs: dict[tuple[str, ...], str] = {(): ""}
         #: Local directories that held files before the run (others need no lookup).
         self.occupied: set[tuple[str, ...]] = set()
         #: Directories a file was renamed into (fsynced once, at the end).
@@ -205,7 +277,9 @@ class _TreeDownload:
         await index.refresh()
         if folder_id is not None:
             index.require("folder_id", folder_id)
-        order, self.allocators = _plan_dirs(index.folders, folder_id)
+        self.case_insensitive = await anyio.to_thread.run_sync(_case_insensitive, self.dest)
+        order, self.allocators = _plan_tree(index.folders, folder_id, self._names)
+        self._remote_folder_paths(index.folders, order)
         dirs = [(), *[parts for _fid, parts in order if parts]]
         if self.dry_run:
             self.report.planned.extend(
@@ -215,6 +289,23 @@ class _TreeDownload:
         else:
             self.occupied = await anyio.to_thread.run_sync(_prepare_dirs, self.dest, dirs)
         return order
+
+    def _names(self) -> LocalNames:
+        return LocalNames(case_insensitive=self.case_insensitive)
+
+    def _remote_folder_paths(
+        self, folders: list[Any], order: list[tuple[str, tuple[str, ...]]]
+    ) -> None:
+        """Remember each directory's remote path; report directories not named back exactly."""
+        names = {opt_str(f.id): opt_str(f.name) or "_" for f in folders}
+        for fid, parts in order:
+            if not parts:
+                continue
+            remote = names.get(fid, parts[-1])
+            path = _join(self.remote_dirs.get(parts[:-1], ""), remote)
+            self.remote_dirs[parts] = path
+            if parts[-1] != from_remote(remote):
+                self.report.renamed.append(("/".join(parts) + "/", path + "/"))
 
     async def transfer(self, order: list[tuple[str, tuple[str, ...]]]) -> Exception | None:
         """Listings feed the download window; returns the fatal failure, if any."""
@@ -262,8 +353,12 @@ class _TreeDownload:
         docs.sort(key=lambda d: (opt_str(d.name) or "", opt_str(d.id) or ""))
         # Names are allocated per directory, so the result does not depend on the
         # order in which folders are listed.
-        alloc = self.allocators.setdefault(parts, NameAllocator())
+        alloc = self.allocators.setdefault(parts, self._names())
         batch = [_Item(d, (*parts, alloc.allocate(opt_str(d.name) or "_"))) for d in docs]
+        for item in batch:
+            remote = opt_str(item.doc.name) or "_"
+            if item.parts[-1] != from_remote(remote):
+                self.report.renamed.append((item.key, self._remote_path(item)))
         entries: dict[str, JournalEntry] = {}
         if self.jrnl is not None and self.jrnl.had_entries:
             entries = await anyio.to_thread.run_sync(
@@ -283,16 +378,54 @@ class _TreeDownload:
         if self.jrnl is not None:
             self.jrnl.failed(item.key, f"{type(exc).__name__}: {exc}")
 
+    def _remote_path(self, item: _Item) -> str:
+        return _join(self.remote_dirs.get(item.parts[:-1], ""), opt_str(item.doc.name) or "_")
+
     async def _one(self, work: _Work) -> None:
         item, entry = work
         prog = self.tracker.item(item.key, doc_size(item.doc))
+        started = utc_now() if self.run.manifest is not None else None
         try:
-            await self._download(item, entry, prog)
+            result, sha256 = await self._download(item, entry, prog)
+        except Exception as exc:
+            prog.fail()
+            await self._record(item, started, "failed", error=f"{type(exc).__name__}: {exc}")
+            raise
         except BaseException:
             prog.fail()
             raise
+        await self._record(item, started, result, sha256)
 
-    async def _download(self, item: _Item, entry: JournalEntry | None, prog: Any) -> None:
+    async def _record(
+        self,
+        item: _Item,
+        started: str | None,
+        result: str,
+        sha256: str | None = None,
+        *,
+        error: str | None = None,
+    ) -> None:
+        if self.run.manifest is None:
+            return
+        remote = opt_str(item.doc.name) or "_"
+        await self.run.record(
+            local_path=item.key,
+            remote_path=self._remote_path(item),
+            result=result,
+            remote_id=opt_str(item.doc.id),
+            size=doc_size(item.doc),
+            sha256=sha256,
+            server_hash=doc_hash(item.doc),
+            renamed_from=remote if item.parts[-1] != from_remote(remote) else None,
+            started_at=started,
+            ended_at=utc_now(),
+            error=error,
+        )
+
+    async def _download(
+        self, item: _Item, entry: JournalEntry | None, prog: Any
+    ) -> tuple[str, str | None]:
+        """Download (or skip) one document; returns (manifest result, SHA-256)."""
         report, jrnl = self.report, self.jrnl
         doc_id = opt_str(item.doc.id)
         size = doc_size(item.doc)
@@ -306,12 +439,12 @@ class _TreeDownload:
             if have is not None and have == size and _still_good(item.doc, doc_id, jrnl, entry):
                 prog.skip()
                 report.skipped += 1
-                return
+                return "skipped", None
         if self.dry_run:
-            report.planned.append(f"download {item.key} ({size} bytes)")
+            report.planned.append(f"download {display_name(item.key)} ({size} bytes)")
             report.succeeded += 1
             prog.skip()
-            return
+            return "planned", None
         if jrnl is not None:
             jrnl.plan(item.key, size=size)
 
@@ -326,10 +459,12 @@ class _TreeDownload:
                 verify=self.verify,
                 progress=prog,
                 sync_dir=False,
+                sha256=self.run.manifest is not None,
             )
 
+        download = attempt()
         try:
-            result = await attempt().run(document=item.doc)
+            result = await download.run(document=item.doc)
         except (DocumentChangedError, IntegrityError):
             # The listing may predate a new version: with fresh metadata that differs,
             # fetch once more (the same failure with fresh metadata is a real one).
@@ -337,13 +472,27 @@ class _TreeDownload:
             if (doc_size(fresh), doc_hash(fresh)) == (size, doc_hash(item.doc)):
                 raise
             prog.rewind()
-            result = await attempt().run(document=fresh)
+            download = attempt()
+            result = await download.run(document=fresh)
         self.touched.add(local.parent)
         if jrnl is not None:
             jrnl.done(item.key, remote_id=doc_id, size=result.size, sha1=result.sha1)
         report.succeeded += 1
         report.bytes_transferred += result.size
         prog.finish()
+        return "downloaded", download.sha256
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+def _case_insensitive(dest: Path) -> bool:
+    """Probe the destination (or its nearest existing parent) for case-insensitivity."""
+    probe = dest
+    while not probe.is_dir() and probe.parent != probe:
+        probe = probe.parent
+    return fs_is_case_insensitive(probe)
 
 
 def _still_good(doc: Any, doc_id: str, jrnl: Journal | None, entry: JournalEntry | None) -> bool:

@@ -21,7 +21,13 @@ __all__ = [
 
 
 class TransferError(IntralinksError):
-    """Base class of transfer failures."""
+    """Base class of transfer failures.
+
+    When one ends a whole tree transfer (a broken journal or manifest), ``report`` is
+    the :class:`~intralinks_async.transfers.report.TransferReport` of what was done.
+    """
+
+    report: Any = None
 
 
 class IntegrityError(TransferError):
@@ -57,8 +63,6 @@ class JournalError(TransferError):
     Raised by a tree transfer that had to stop because of it, with ``report`` (a
     :class:`~intralinks_async.transfers.report.TransferReport`) saying what was done.
     """
-
-    report: Any = None
 
 
 class JournalLockedError(JournalError):

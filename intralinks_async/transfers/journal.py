@@ -13,7 +13,8 @@ side file (``<journal>.lock``) and SQLite's own exclusive lock, so a second proc
 a second run in the same process) gets :class:`JournalLockedError` at once.
 
 Keys are stored losslessly: a key that is not valid UTF-8 (a file name the walk decoded
-with ``surrogateescape``) is stored as its raw bytes. Any failure of the database (full
+with ``surrogateescape``) is stored in the escaped form of
+:func:`~intralinks_async.transfers.names.journal_key`. Any failure of the database (full
 disk, corrupt pages) raises :class:`JournalError`, never a raw ``sqlite3`` error.
 """
 
@@ -33,6 +34,11 @@ from intralinks_async.transfers.errors import (
     JournalError,
     JournalLockedError,
     JournalMismatchError,
+)
+from intralinks_async.transfers.names import (
+    InvalidJournalKeyError,
+    from_journal_key,
+    journal_key,
 )
 
 __all__ = ["FLUSH_BATCH", "Journal", "JournalEntry", "JournalState"]
@@ -73,13 +79,9 @@ _FAILED = (
 _SELECT = "SELECT key, state, remote_id, size, sha1, error FROM items"
 
 
-def _db_key(key: str) -> str | bytes:
-    """``key`` as stored: text when it is valid UTF-8, else its file-system bytes."""
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(key)
-    return key
+def _db_key(key: str) -> str:
+    """``key`` as stored: itself when it is valid UTF-8, else its lossless escaped form."""
+    return journal_key(key)
 
 
 def _text(value: str) -> str:
@@ -106,7 +108,12 @@ class JournalEntry:
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:
     key = row[0]
-    return JournalEntry(os.fsdecode(key) if isinstance(key, bytes) else key, *row[1:])
+    if isinstance(key, bytes):  # not written by this module
+        key = os.fsdecode(key)
+    try:
+        return JournalEntry(from_journal_key(key), *row[1:])
+    except InvalidJournalKeyError:
+        raise sqlite3.DatabaseError(f"the journal holds a malformed key {key!r}") from None
 
 
 class _FileLock:

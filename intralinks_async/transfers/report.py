@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from intralinks_async.transfers.names import display_name
+
 __all__ = ["TransferFailure", "TransferReport"]
 
 
 def _shown(text: str) -> str:
     """``text`` with undecodable bytes (surrogate escapes) shown as ``\\xNN``."""
-    try:
-        raw = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        raw = text.encode("utf-8", "backslashreplace")
-    return raw.decode("utf-8", "backslashreplace")
+    return display_name(text)
 
 
 def _drop_frames(error: BaseException) -> None:

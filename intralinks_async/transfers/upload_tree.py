@@ -19,6 +19,8 @@ from intralinks_async.transfers.errors import (
     TransferError,
 )
 from intralinks_async.transfers.journal import Journal, JournalEntry
+from intralinks_async.transfers.manifest import utc_now
+from intralinks_async.transfers.names import display_name, local_to_remote
 from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
 from intralinks_async.transfers.report import TransferFailure, TransferReport
 from intralinks_async.transfers.upload import Uploader, hash_file
@@ -43,17 +45,18 @@ async def upload_tree(
     progress: ProgressCallback | None = None,
     on_conflict: OnConflict = "skip",
     dry_run: bool = False,
+    manifest: str | os.PathLike[str] | None = None,
 ) -> TransferReport:
     """Upload every file under ``local_dir``; see :meth:`Transfers.upload_tree`."""
     if on_conflict not in ("skip", "new_version", "error"):
         raise ValueError(f"on_conflict must be 'skip', 'new_version' or 'error': {on_conflict!r}")
     positive_int("concurrency", concurrency)
     root = existing_dir("local_dir", local_dir).resolve()
-    exclude = journal_excludes(journal)
+    exclude = journal_excludes(journal) + journal_excludes(manifest)[:1]
     scope = f"{workspace_id}:{parent_folder_id or ''}:{root}"
     report = TransferReport("upload", dry_run=dry_run)
     # The journal is opened first: a wrong or locked journal fails before a long scan.
-    async with TreeRun(api, report, journal, kind="upload", scope=scope) as run:
+    async with TreeRun(api, report, journal, kind="upload", scope=scope, manifest=manifest) as run:
         tree = await scan_tree(root, exclude=exclude)
         upload = _TreeUpload(api, run, workspace_id, tree, progress, on_conflict, concurrency)
         run.stop(await upload.folders(parent_folder_id))
@@ -102,17 +105,6 @@ _SKIPPED = {
 }
 
 
-def _remote_name(name: str) -> str:
-    """The document name for a local file name."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        raise TransferError(
-            "the file name is not valid UTF-8 (shown with \\x escapes); rename it to upload it"
-        ) from None
-    return name
-
-
 class _TreeUpload:
     """State of one ``upload_tree`` run (folders first, then the window of files)."""
 
@@ -145,6 +137,9 @@ class _TreeUpload:
         self.uploader = Uploader(api)
         #: Local relative directory -> remote folder id (None: would be created, dry run).
         self.folder_ids: dict[str, str | None] = {}
+        #: Local relative directory -> its remote path below the target folder.
+        self.remote_dirs: dict[str, str] = {"": ""}
+        self.want_sha256 = run.manifest is not None
 
     # -- folders -------------------------------------------------------------------------
 
@@ -156,7 +151,8 @@ class _TreeUpload:
                 self.index.require("parent_folder_id", parent_folder_id)
                 self.folder_ids[""] = parent_folder_id
             else:
-                self.folder_ids[""] = await self._ensure(None, self.tree.root.name or "upload", "")
+                top = local_to_remote(self.tree.root.name or "upload")
+                self.folder_ids[""] = await self._ensure(None, top, "")
         except Exception as exc:
             if is_fatal(exc):
                 return exc
@@ -177,7 +173,16 @@ class _TreeUpload:
         parent_rel, _, name = rel.rpartition("/")
         if parent_rel not in self.folder_ids:
             return  # the parent failed; its files report the failure
-        self.folder_ids[rel] = await self._ensure(self.folder_ids[parent_rel], name, rel)
+        remote = local_to_remote(name)
+        path = self._remote_path(parent_rel, remote)
+        self.remote_dirs[rel] = path
+        if remote != name:
+            self.report.renamed.append((rel + "/", path + "/"))
+        self.folder_ids[rel] = await self._ensure(self.folder_ids[parent_rel], remote, rel)
+
+    def _remote_path(self, rel_dir: str, remote_name: str) -> str:
+        parent = self.remote_dirs.get(rel_dir, rel_dir)
+        return f"{parent}/{remote_name}" if parent else remote_name
 
     async def _ensure(self, parent_id: str | None, name: str, rel: str) -> str | None:
         if parent_id is None and rel != "":  # its parent does not exist yet (dry run)
@@ -231,13 +236,50 @@ class _TreeUpload:
     async def _one(self, work: _Work) -> None:
         item, entry = work
         prog = self.tracker.item(item.key, item.size)
+        started = utc_now() if self.run.manifest is not None else None
         try:
-            await self._upload(item, entry, prog)
+            outcome = await self._upload(item, entry, prog)
+        except Exception as exc:
+            prog.fail()
+            if self.run.manifest is not None:
+                result = "conflict" if isinstance(exc, RemoteConflictError) else "failed"
+                await self._record(item, started, result, error=f"{type(exc).__name__}: {exc}")
+            raise
         except BaseException:
             prog.fail()
             raise
+        if self.run.manifest is not None:
+            await self._record(item, started, *outcome)
 
-    async def _upload(self, item: LocalFile, entry: JournalEntry | None, prog: Any) -> None:
+    async def _record(
+        self,
+        item: LocalFile,
+        started: str | None,
+        result: str,
+        doc: Any = None,
+        sha256: str | None = None,
+        *,
+        error: str | None = None,
+    ) -> None:
+        remote_name = local_to_remote(item.name) if item.kind == "file" else item.name
+        await self.run.record(
+            local_path=item.key,
+            remote_path=self._remote_path(item.rel_dir, remote_name),
+            result=result,
+            remote_id=None if doc is None else opt_str(doc.id),
+            size=item.size if item.kind == "file" else None,
+            sha256=sha256,
+            server_hash=None if doc is None else doc_hash(doc),
+            renamed_from=item.name if remote_name != item.name else None,
+            started_at=started,
+            ended_at=utc_now(),
+            error=error,
+        )
+
+    async def _upload(
+        self, item: LocalFile, entry: JournalEntry | None, prog: Any
+    ) -> tuple[str, Any, str | None]:
+        """Upload (or skip) one entry; returns (manifest result, document, SHA-256)."""
         report = self.report
         if item.kind != "file":
             detail = f": {item.error}" if item.error else ""
@@ -249,11 +291,13 @@ class _TreeUpload:
             # (A file whose size changed since it was recorded goes through on_conflict.)
             prog.skip()
             report.skipped += 1
-            return
+            return "skipped", None, None
         if item.rel_dir not in self.folder_ids:
             raise TransferError(f"folder {item.rel_dir!r} could not be created")
         folder_id = self.folder_ids[item.rel_dir]
-        remote_name = _remote_name(item.name)
+        remote_name = local_to_remote(item.name)
+        if remote_name != item.name:
+            report.renamed.append((item.key, self._remote_path(item.rel_dir, remote_name)))
         same = [] if folder_id is None else await self.docs.same_name(folder_id, remote_name)
         if same:
             found = await self._already_there(item, same)
@@ -263,7 +307,7 @@ class _TreeUpload:
                     jrnl.done(item.key, remote_id=opt_str(doc.id), size=item.size, sha1=sha1)
                 prog.skip()
                 report.skipped += 1
-                return
+                return "skipped", doc, None
             if self.on_conflict != "new_version":
                 raise RemoteConflictError(
                     f"a different document named {remote_name!r} (other size or content) "
@@ -271,10 +315,10 @@ class _TreeUpload:
                     f"{self.on_conflict!r}; use 'new_version' to upload it alongside)"
                 )
         if self.dry_run or folder_id is None:
-            report.planned.append(f"upload {item.key} ({item.size} bytes)")
+            report.planned.append(f"upload {display_name(item.key)} ({item.size} bytes)")
             report.succeeded += 1
             prog.skip()
-            return
+            return "planned", None, None
         if jrnl is not None:
             jrnl.plan(item.key, size=item.size)
         outcome = await self.uploader.upload(
@@ -286,6 +330,7 @@ class _TreeUpload:
             progress=prog,
             existing_ids=[i for d in same if (i := opt_str(d.id)) is not None],
             regular_file=True,
+            sha256=self.want_sha256,
         )
         if jrnl is not None:
             jrnl.done(
@@ -301,6 +346,7 @@ class _TreeUpload:
         else:
             report.succeeded += 1
         prog.finish()
+        return ("adopted" if outcome.adopted else "uploaded"), outcome.document, outcome.sha256
 
     async def _already_there(self, item: LocalFile, same: list[Any]) -> tuple[Any, str] | None:
         """The same-name remote document that already holds this file's content, if any.
