@@ -25,7 +25,7 @@ HARD_NAMES = [
     "a.txt",
     "trailing space ",
     "pipe|star*<lt>gt.doc",
-    "ｆｕｌｌｗｉｄｔｈ：already.txt",
+    "\uff46\uff55\uff4c\uff4c\uff1aalready.txt",  # lookalikes already in the name
 ]
 
 
