@@ -231,17 +231,16 @@ class FileDownload:
             self.progress.set_size(size)
             self.progress.start()
         data = await self._fetch_small(size)
-        sha1 = None
-        if self.verify:
-            sha1 = _b64(hashlib.sha1(data).digest())  # noqa: S324 (integrity check)
-            if self._expected_hash is not None and sha1 != self._expected_hash:
-                raise IntegrityError(
-                    f"{self._label()}: SHA-1 {sha1} does not match fileHash {self._expected_hash}"
-                )
-        if self.want_sha256:
-            self.sha256 = hashlib.sha256(data).hexdigest()
-        await anyio.to_thread.run_sync(
-            lambda: write_durable(self.dest, data, sync_dir=self.sync_dir)
+        expected = self._expected_hash if self.verify else None
+        sha1, self.sha256 = await anyio.to_thread.run_sync(
+            lambda: write_durable(
+                self.dest,
+                data,
+                sync_dir=self.sync_dir,
+                sha1=self.verify,
+                sha256=self.want_sha256,
+                expected_sha1=expected,
+            )
         )
         if self.progress is not None:
             self.progress.advance(size)

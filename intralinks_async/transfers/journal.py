@@ -81,6 +81,8 @@ _SELECT = "SELECT key, state, remote_id, size, sha1, error FROM items"
 
 def _db_key(key: str) -> str:
     """``key`` as stored: itself when it is valid UTF-8, else its lossless escaped form."""
+    if key.isascii() and not key.startswith("/"):
+        return key  # what journal_key returns for these, without a scan per character
     return journal_key(key)
 
 

@@ -9,7 +9,9 @@ that file, so nothing partial ever sits under the final name.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -17,6 +19,7 @@ from types import TracebackType
 
 import anyio.to_thread
 
+from intralinks_async.transfers.errors import IntegrityError
 from intralinks_async.transfers.names import temp_name_for
 
 __all__ = ["AtomicFileWriter", "fsync_dir", "write_durable"]
@@ -29,12 +32,31 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
     _fsync_dir(Path(path))
 
 
-def write_durable(dest: Path, data: bytes, *, sync_dir: bool = True) -> None:
-    """Write ``data`` to ``dest`` through a temporary file: write, fsync, rename (blocking).
+def write_durable(
+    dest: Path,
+    data: bytes,
+    *,
+    sync_dir: bool = True,
+    sha1: bool = False,
+    sha256: bool = False,
+    expected_sha1: str | None = None,
+) -> tuple[str | None, str | None]:
+    """Check and write ``data`` to ``dest``: hash, temporary file, write, fsync, rename.
 
-    One worker-thread hop for a whole small download. ``sync_dir=False`` leaves the
+    One worker-thread hop for a whole small download (blocking). Returns the base64
+    SHA-1 and hex SHA-256 asked for; with ``expected_sha1`` a mismatch raises
+    :class:`IntegrityError` before anything is written. ``sync_dir=False`` leaves the
     directory's fsync to the caller (a tree download syncs each directory once).
     """
+    digest = None
+    if sha1 or expected_sha1 is not None:
+        raw = hashlib.sha1(data).digest()  # noqa: S324 (the API's fileHash)
+        digest = base64.b64encode(raw).decode("ascii")
+        if expected_sha1 is not None and digest != expected_sha1:
+            raise IntegrityError(
+                f"{dest.name!r}: SHA-1 {digest} does not match fileHash {expected_sha1}"
+            )
+    hex256 = hashlib.sha256(data).hexdigest() if sha256 else None
     temp = dest.with_name(temp_name_for(dest.name, secrets.token_hex(4)))
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o600)
     try:
@@ -52,6 +74,7 @@ def write_durable(dest: Path, data: bytes, *, sync_dir: bool = True) -> None:
         raise
     if sync_dir:
         _fsync_dir(dest.parent)
+    return digest, hex256
 
 
 def _fsync_dir(path: Path) -> None:
