@@ -141,7 +141,7 @@ async def raw_download(url: str, ws: str, dest: Path, concurrency: int) -> int:
             ) as r:
                 r.raise_for_status()
                 data = await r.read()
-            digest = base64.b64encode(hashlib.sha1(data).digest()).decode()  # noqa: S324
+            digest = base64.b64encode(hashlib.sha1(data).digest()).decode()
             if doc.get("fileHash") not in (None, digest):
                 raise RuntimeError(f"hash mismatch for {doc['name']}")
             await asyncio.to_thread(_durable_write, where / doc["name"], data)

@@ -29,7 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +68,9 @@ async def _workspace(url: str, name: str) -> str:
         return ws.id
 
 
-async def _timed(call: Callable[[], Awaitable[int]], expected: int) -> float:
+async def _timed(call: Awaitable[int], expected: int) -> float:
     started = time.perf_counter()
-    done = await call()
+    done = await call
     elapsed = time.perf_counter() - started
     if done != expected:
         raise RuntimeError(f"transferred {done} of {expected}")
@@ -112,19 +112,17 @@ async def bench_size(tmp: Path, files: int, repeat: int) -> dict[str, Any]:
         for r in range(repeat):
             ws = await _workspace(url, f"sdk {files} {r}")
             journal = tmp / f"up-{files}-{r}.db"
-            runs["up"].append(await _timed(lambda: sdk_upload(url, ws, src, journal), files))
+            runs["up"].append(await _timed(sdk_upload(url, ws, src, journal), files))
             sdk_ws = sdk_ws or ws
             raw_ws = await _workspace(url, f"raw {files} {r}")
-            runs["raw_up"].append(
-                await _timed(lambda: raw_upload(url, raw_ws, src, CONCURRENCY), files)
-            )
+            runs["raw_up"].append(await _timed(raw_upload(url, raw_ws, src, CONCURRENCY), files))
         for r in range(repeat):
             dest = _fresh(tmp / "mirror")
             journal = tmp / f"down-{files}-{r}.db"
-            runs["down"].append(await _timed(lambda: sdk_download(url, sdk_ws, dest, journal), files))
+            runs["down"].append(await _timed(sdk_download(url, sdk_ws, dest, journal), files))
             dest = _fresh(tmp / "mirror")
             runs["raw_down"].append(
-                await _timed(lambda: raw_download(url, sdk_ws, dest, CONCURRENCY), files)
+                await _timed(raw_download(url, sdk_ws, dest, CONCURRENCY), files)
             )
         _fresh(tmp / "mirror")
     shutil.rmtree(src.parent)
@@ -132,7 +130,9 @@ async def bench_size(tmp: Path, files: int, repeat: int) -> dict[str, Any]:
     return {"files": files, **rates}
 
 
-async def bench_latency(tmp: Path, latency: float, repeat: int, files: int = 2000) -> dict[str, Any]:
+async def bench_latency(
+    tmp: Path, latency: float, repeat: int, files: int = 2000
+) -> dict[str, Any]:
     src = tmp / "src-latency" / "room"
     make_tree(src, files)
     folders = -(-files // PER_FOLDER)
@@ -143,9 +143,9 @@ async def bench_latency(tmp: Path, latency: float, repeat: int, files: int = 200
         for r in range(repeat):
             ws = await _workspace(url, f"lat sdk {r}")
             journal = tmp / f"lat-{r}.db"
-            sdk.append(await _timed(lambda: sdk_upload(url, ws, src, journal), files))
+            sdk.append(await _timed(sdk_upload(url, ws, src, journal), files))
             raw_ws = await _workspace(url, f"lat raw {r}")
-            raw.append(await _timed(lambda: raw_upload(url, raw_ws, src, CONCURRENCY), files))
+            raw.append(await _timed(raw_upload(url, raw_ws, src, CONCURRENCY), files))
     shutil.rmtree(src.parent)
     return {
         "files": files,
