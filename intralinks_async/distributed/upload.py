@@ -34,9 +34,10 @@ from intralinks_async.transfers._checks import existing_dir, require_id
 from intralinks_async.transfers._remote_index import FolderIndex
 from intralinks_async.transfers.errors import SkippedEntryError, TransferError
 from intralinks_async.transfers.journal import Journal
+from intralinks_async.transfers.names import local_to_remote
 from intralinks_async.transfers.progress import ProgressCallback
 from intralinks_async.transfers.report import TransferFailure, TransferReport
-from intralinks_async.transfers.upload_tree import _SKIPPED, OnConflict, _remote_name
+from intralinks_async.transfers.upload_tree import _SKIPPED, OnConflict
 from intralinks_async.transfers.walk import LocalFile, iter_files, scan_tree
 
 __all__ = ["upload_tree"]
@@ -219,7 +220,7 @@ def _settle(
         progress.local(key, entry.size, "failed")
         return None
     try:
-        name = _remote_name(entry.name)
+        name = local_to_remote(entry.name)
     except TransferError as exc:
         report.failures.append(TransferFailure(key, exc))
         progress.local(key, entry.size, "failed")
