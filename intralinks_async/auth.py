@@ -32,6 +32,7 @@ import contextlib
 import fcntl
 import hmac
 import json
+import math
 import os
 import secrets
 import tempfile
@@ -152,10 +153,13 @@ class TokenSet:
         expires_in = payload.get("expires_in")
         lifetime: float | None = None
         if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
-            lifetime = float(expires_in)
+            with contextlib.suppress(OverflowError):  # a 400-digit int
+                lifetime = float(expires_in)
         elif isinstance(expires_in, str):
             with contextlib.suppress(ValueError):
                 lifetime = float(expires_in)
+        if lifetime is not None and not math.isfinite(lifetime):
+            lifetime = None  # NaN/inf: unknown (a NaN deadline would refresh on every call)
         refresh = payload.get("refresh_token")
         return cls(
             access_token=access,
@@ -669,7 +673,7 @@ class OAuth2Auth(httpx.Auth):
             raise _scrub(_token_error(response), _form_secrets(form))
         try:
             token = TokenSet.from_response(response.json())
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
             raise IntralinksError(
                 f"token endpoint returned an invalid token response ({exc}) "
                 f"(operation {TOKEN_OPERATION})"

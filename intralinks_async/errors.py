@@ -478,7 +478,7 @@ def _parse_body(text: str, content_type: str) -> _Parsed:
     if stripped[0] in "{[" or "json" in content_type:
         try:
             data = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             pass
         else:
             _parse_json_body(data, out)
@@ -495,7 +495,7 @@ def _decode(content: bytes, response: httpx.Response) -> str:
     encoding = response.charset_encoding or "utf-8"
     try:
         return content.decode(encoding, errors="replace")
-    except LookupError:
+    except (LookupError, ValueError):  # unknown codec, or one refusing errors="replace"
         return content.decode("utf-8", errors="replace")
 
 
