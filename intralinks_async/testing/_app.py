@@ -36,6 +36,7 @@ def _api_endpoint(emu: Emulator, handlers: Mapping[str, tuple[str, Handler]]) ->
     oauth = emu.oauth
     outages = emu.outages
     limiter = emu.rate_limiter
+    commit = emu.commit
 
     async def endpoint(request: Request) -> Response:
         method = request.method
@@ -67,6 +68,7 @@ def _api_endpoint(emu: Emulator, handlers: Mapping[str, tuple[str, Handler]]) ->
             # The client went away mid-body (partial upload already discarded); nobody
             # reads this response, it only keeps the server from logging a traceback.
             return Response(status_code=400)
+        commit()  # with a data dir: what this request changed is on disk before it is answered
         if fault == "drop":
             return DroppedResponse(response)
         return response

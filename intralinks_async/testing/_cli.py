@@ -1,25 +1,42 @@
-"""``intralinks-async emulator``: serve the emulator with uvicorn."""
+"""``intralinks-async emulator``: serve the emulator with uvicorn.
+
+Also runnable alone: ``python -m intralinks_async.testing._cli [options]``. The port is
+bound before anything is printed (a port in use is one line on stderr and exit status
+1); SIGINT and SIGTERM stop the server within about a second (requests still running
+are cancelled), remove a temporary data directory and exit 0 without a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator, Sequence
+from types import FrameType
 from typing import Any
+
+EXTRA_HINT = "pip install 'intralinks-async[emulator]'"
+DESCRIPTION = "Serve a spec-faithful local Intralinks API (client demo / demo-secret)."
 
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``emulator`` subcommand on the top-level parser's ``subparsers``."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "emulator",
-        help="run a local Intralinks emulator server",
-        description="Serve a spec-faithful local Intralinks API (client demo / demo-secret).",
+        "emulator", help="run a local Intralinks emulator server", description=DESCRIPTION
     )
+    add_arguments(parser)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator's options (``--port``, ``--data-dir``, rate limit, outage, ...)."""
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
     parser.add_argument(
         "--data-dir",
         default=None,
-        help="where document content is stored (default: a temporary directory)",
+        help="where the data room is kept across restarts (default: a temporary directory, "
+        "removed on exit)",
     )
     parser.add_argument(
         "--token-ttl", type=float, default=3600, help="access token lifetime, seconds"
@@ -113,55 +130,107 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Build the app from ``args`` and serve it until interrupted."""
-    from ._app import create_app
-    from ._server import is_loopback, serve
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator command on its own (``python -m intralinks_async.testing._cli``)."""
+    parser = argparse.ArgumentParser(prog="intralinks-async emulator", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
+
+def run(args: argparse.Namespace) -> int:
+    """Build the app from ``args`` and serve it until SIGINT / SIGTERM; the exit status."""
+    with _stop_quietly():
+        try:
+            from ._app import create_app
+            from ._server import bind_socket, is_loopback, serve
+        except ModuleNotFoundError as exc:
+            print(f"the emulator needs the 'emulator' extra ({exc.name} is missing): "
+                  f"{EXTRA_HINT}", file=sys.stderr)  # fmt: skip
+            return 1
+        options = _options(args, is_loopback)
+        if isinstance(options, str):
+            print(options, file=sys.stderr)
+            return 2
+        try:
+            app = create_app(**options)
+        except ValueError as exc:
+            print(f"invalid option: {exc}", file=sys.stderr)
+            return 2
+        emu = app.state.emulator
+        try:
+            try:
+                sock = bind_socket(args.host, args.port)
+                sock.listen(4096)  # connectable as soon as the banner is out
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                print(f"cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+                return 1
+            with sock:
+                port = sock.getsockname()[1]
+                shown = f"[{args.host}]" if ":" in args.host else args.host
+                where = emu.store.root
+                kept = f"data kept in {where}" if args.data_dir else f"temporary data in {where}"
+                print(f"Intralinks emulator on http://{shown}:{port} ({kept}; Ctrl-C to stop)",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                serve(app, args.host, port, log_level=args.log_level, sock=sock)
+        finally:
+            emu.close()  # a temporary data dir is removed, a given one saved
+    return 0
+
+
+class _Stop(Exception):
+    """SIGTERM before (or after) the server's own handlers are in place."""
+
+
+@contextlib.contextmanager
+def _stop_quietly() -> Iterator[None]:
+    """Turn SIGTERM into an exception, and it or Ctrl-C into a quiet exit (with cleanup)."""
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise _Stop()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    except (KeyboardInterrupt, _Stop):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _options(args: argparse.Namespace, is_loopback: Any) -> dict[str, Any] | str:
+    """``create_app`` keyword arguments from ``args``, or the error message."""
     if not is_loopback(args.host) and not args.allow_remote:
-        print(
+        return (
             f"refusing to bind non-loopback address {args.host!r}: the emulator has no real "
-            "security; pass --allow-remote to do it anyway",
-            file=sys.stderr,
+            "security; pass --allow-remote to do it anyway"
         )
-        return 2
     clients = None
     if args.client:
         clients = {}
         for item in args.client:
             client_id, sep, secret = item.partition(":")
             if not sep or not client_id:
-                print(f"--client expects ID:SECRET, got {client_id!r}...", file=sys.stderr)
-                return 2
+                return f"--client expects ID:SECRET, got {client_id!r}..."
             clients[client_id] = secret
     if not 0.0 <= args.fault_rate <= 1.0:
-        print("--fault-rate must be between 0 and 1", file=sys.stderr)
-        return 2
+        return "--fault-rate must be between 0 and 1"
     try:
         throttling = _throttling(args)
-        app = create_app(
-            clients=clients,
-            token_ttl=args.token_ttl,
-            ranges=not args.no_ranges,
-            fault_rate=args.fault_rate,
-            fault_seed=args.fault_seed,
-            latency=args.latency,
-            data_dir=args.data_dir,
-            retry_after=1 if args.retry_after is None else args.retry_after,
-            max_page_size=args.max_page_size,
-            **throttling,
-        )
     except ValueError as exc:
-        print(f"invalid option: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"Intralinks emulator on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr
-    )
-    try:
-        serve(app, args.host, args.port, log_level=args.log_level)
-    finally:
-        app.state.emulator.close()  # content files are useless without the in-memory state
-    return 0
+        return f"invalid option: {exc}"
+    return {
+        "clients": clients,
+        "token_ttl": args.token_ttl,
+        "ranges": not args.no_ranges,
+        "fault_rate": args.fault_rate,
+        "fault_seed": args.fault_seed,
+        "latency": args.latency,
+        "data_dir": args.data_dir,
+        "retry_after": 1 if args.retry_after is None else args.retry_after,
+        "max_page_size": args.max_page_size,
+        **throttling,
+    }
 
 
 def _throttling(args: argparse.Namespace) -> dict[str, Any]:
@@ -191,3 +260,7 @@ def _retry_after(text: str) -> int | None:
     if value < 0:
         raise argparse.ArgumentTypeError("must be >= 0 or 'auto'")
     return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

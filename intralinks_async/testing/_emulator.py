@@ -10,6 +10,7 @@ from typing import Any
 from ._clock import Clock
 from ._faults import FaultInjector
 from ._oauth import DEFAULT_CLIENTS, OAuthState
+from ._persist import Persistence
 from ._state import CUSTOM_FIELD_TYPES, DataRoom
 from ._storage import BlobStore
 from ._throttle import Outage, OutageSwitch, RateLimit, RateLimiter
@@ -60,6 +61,8 @@ class Emulator:
         self.faults = FaultInjector(fault_rate, fault_seed)
         self.store = BlobStore(data_dir)
         self.room = DataRoom(self.store, self.clock)
+        # With a data dir, metadata is loaded from it and every change saved to it.
+        self.persistence = Persistence(self.room, self.store) if self.store.persistent else None
         self.ranges = ranges
         self.latency = latency
         self.retry_after = retry_after
@@ -144,17 +147,21 @@ class Emulator:
     def seed_workspaces(self, n: int, *, prefix: str = "Workspace", type: str = "ATC") -> list[str]:
         """Create ``n`` workspaces named ``<prefix> <i>`` directly; returns their ids."""
         width = len(str(n))
-        return [
+        ids = [
             self.room.create_workspace({"name": f"{prefix} {i:0{width}d}", "type": type}).meta["id"]
             for i in range(1, n + 1)
         ]
+        self.commit()
+        return ids
 
     def seed_folder(self, workspace_id: str, name: str, parent_id: str | None = None) -> str:
         """Create a folder directly; returns its id."""
         body: dict[str, Any] = {"name": name}
         if parent_id is not None:
             body["parentId"] = parent_id
-        return str(self.room.create_folder(self.room.workspace(workspace_id), body)["id"])
+        folder = self.room.create_folder(self.room.workspace(workspace_id), body)
+        self.commit()
+        return str(folder["id"])
 
     def seed_document(
         self,
@@ -173,6 +180,7 @@ class Emulator:
         meta = self.room.add_document(
             ws, folder_id=folder_id, name=name, note=note, blob=blob, by=by
         )
+        self.commit()
         return str(meta["id"])
 
     def seed_custom_fields(
@@ -193,21 +201,37 @@ class Emulator:
             }
             if kind == "SELECT" or "options" in spec:
                 item["options"] = [str(o) for o in spec.get("options", [])]
-            ws.custom_fields.append(item)
+            self.room.add_custom_field(ws, item)
             added.append(item)
+        self.commit()
         return added
 
     def replace_document_content(self, workspace_id: str, document_id: str, content: bytes) -> None:
         """Change a document's bytes (not possible through the API): new ETag and fileHash."""
         ws = self.room.workspace(workspace_id)
         doc = self.room.document(ws, document_id)
-        self.room.replace_content(doc, self.store.put(content))
+        self.room.replace_content(ws, doc, self.store.put(content))
+        self.commit()
 
     def document_path(self, workspace_id: str, document_id: str) -> str:
         """Path of the file holding a document's current content."""
         ws = self.room.workspace(workspace_id)
         return str(self.room.document(ws, document_id).blob.path)
 
+    def commit(self) -> None:
+        """Save the changes made since the last call (no-op without a data dir).
+
+        The app calls it after every API request; call it after changing ``room``
+        directly. The seeding helpers call it themselves.
+        """
+        if self.persistence is not None:
+            self.persistence.commit()
+
     def close(self) -> None:
-        """Remove the temporary data directory (if one was created)."""
-        self.store.close()
+        """Save and release a given data dir, or remove the temporary one."""
+        try:
+            if self.persistence is not None:
+                persistence, self.persistence = self.persistence, None
+                persistence.close()
+        finally:
+            self.store.close()

@@ -83,7 +83,7 @@ async def list_folders(emu: Emulator, request: Request, principal: str) -> Respo
 async def create_folder(emu: Emulator, request: Request, principal: str) -> Response:
     """``POST /workspaces/{workspaceId}/folders``."""
     ws = emu.room.workspace(_ws_id(request))
-    body = await v.json_body(request, v.FOLDER_FIELDS, ("name",))
+    body = await v.json_body(request, v.FOLDER_FIELDS, ("name",), item_name=True)
     return JSONResponse(emu.room.create_folder(ws, body), status_code=201)
 
 
@@ -97,7 +97,7 @@ async def update_folder(emu: Emulator, request: Request, principal: str) -> Resp
     """``PUT /workspaces/{workspaceId}/folders/{folderId}``."""
     ws = emu.room.workspace(_ws_id(request))
     folder = emu.room.folder(ws, request.path_params["folderId"])
-    body = await v.json_body(request, v.FOLDER_FIELDS)
+    body = await v.json_body(request, v.FOLDER_FIELDS, item_name=True)
     emu.room.update_folder(ws, folder, body)
     return JSONResponse(folder)
 
@@ -116,12 +116,8 @@ async def list_documents(emu: Emulator, request: Request, principal: str) -> Res
     """``GET /workspaces/{workspaceId}/documents`` with optional ``folderId`` filter."""
     ws = emu.room.workspace(_ws_id(request))
     folder_id = request.query_params.get("folderId")
-    docs = [
-        d.meta
-        for d in ws.documents.values()
-        if folder_id is None or d.meta["folderId"] == folder_id
-    ]
-    return JSONResponse({"document": docs})
+    records = ws.documents if folder_id is None else ws.by_folder.get(folder_id, {})
+    return JSONResponse({"document": [d.meta for d in records.values()]})
 
 
 async def upload_document(emu: Emulator, request: Request, principal: str) -> Response:
@@ -144,7 +140,7 @@ async def upload_document(emu: Emulator, request: Request, principal: str) -> Re
         name = parsed.fields.get("name")
         if name is None:
             name = parsed.filename or "document"
-        v.check_name(name)
+        v.check_name(name, item_name=True)
         meta = room.add_document(
             ws,
             folder_id=folder_id,
@@ -170,7 +166,7 @@ async def update_document(emu: Emulator, request: Request, principal: str) -> Re
     """``PUT /workspaces/{workspaceId}/documents/{documentId}``: metadata; version + 1."""
     ws = emu.room.workspace(_ws_id(request))
     doc = emu.room.document(ws, request.path_params["documentId"])
-    body = await v.json_body(request, v.DOCUMENT_FIELDS)
+    body = await v.json_body(request, v.DOCUMENT_FIELDS, item_name=True)
     emu.room.update_document(ws, doc, body)
     return JSONResponse(doc.meta)
 
@@ -186,7 +182,7 @@ async def download_document(emu: Emulator, request: Request, principal: str) -> 
     """``GET .../documents/{documentId}/download``: streamed, Range/If-Range aware."""
     ws = emu.room.workspace(_ws_id(request))
     doc = emu.room.document(ws, request.path_params["documentId"])
-    doc.meta["lastAccessedOn"] = emu.clock.iso()
+    emu.room.accessed(ws, doc)
     headers = request.headers
     return download_response(
         doc.blob,
@@ -226,7 +222,7 @@ async def update_group(emu: Emulator, request: Request, principal: str) -> Respo
     ws = emu.room.workspace(_ws_id(request))
     group = emu.room.group(ws, request.path_params["groupId"])
     body = await v.json_body(request, v.GROUP_FIELDS)
-    emu.room.update_group(group, body)
+    emu.room.update_group(ws, group, body)
     return JSONResponse(emu.room.group_json(ws, group))
 
 
@@ -284,7 +280,7 @@ async def get_splash(emu: Emulator, request: Request, principal: str) -> Respons
 async def update_splash(emu: Emulator, request: Request, principal: str) -> Response:
     """``PUT /workspaces/{workspaceId}/splash``."""
     ws = emu.room.workspace(_ws_id(request))
-    ws.splash.update(await v.json_body(request, v.SPLASH_FIELDS))
+    emu.room.update_splash(ws, await v.json_body(request, v.SPLASH_FIELDS))
     return JSONResponse(ws.splash)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -17,11 +20,20 @@ from ._throttle import Outage, RateLimit
 
 
 class _HideInjectedDrops(logging.Filter):
-    """Uvicorn logs an app exception with a traceback; injected drops are expected."""
+    """Uvicorn logs an app exception with a traceback; injected drops are expected, and a
+    request cancelled at shutdown (still running after the grace period) is one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Drop injected-drop records; shorten shutdown cancellations."""
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, EmulatedDisconnect)
+        if isinstance(exc, EmulatedDisconnect):
+            return False
+        if isinstance(exc, asyncio.CancelledError):
+            record.msg = "a request still running at shutdown was cancelled"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 _FILTER = _HideInjectedDrops()
@@ -62,10 +74,65 @@ def _config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Config:
     )
 
 
-def serve(app: Any, host: str = "127.0.0.1", port: int = 8765, *, log_level: str = "info") -> None:
-    """Serve ``app`` until interrupted (Ctrl-C)."""
+class _QuietServer(uvicorn.Server):
+    """Stops on SIGINT / SIGTERM (a second one forces it) and returns normally.
+
+    Stock uvicorn re-raises the signal once it has shut down, which prints a
+    ``KeyboardInterrupt`` traceback or kills the process before its clean-up runs.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Install the stop handlers while serving (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            if self.should_exit:
+                self.force_exit = True
+            self.should_exit = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (``OSError`` if the port is taken)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose
+    # proto is TCP (proto 0 here would mean ~40 ms Nagle/delayed-ACK stalls per request).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        if hasattr(socket, "SO_REUSEADDR") and not hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
+            # POSIX: allows TIME_WAIT leftovers, never a port another socket listens on.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def serve(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    log_level: str = "info",
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve ``app`` until SIGINT / SIGTERM (on ``sock`` if given, already bound)."""
     install_log_filter()
-    uvicorn.Server(_config(app, host, port, log_level)).run()
+    server = _QuietServer(_config(app, host, port, log_level))
+    if sock is None:
+        server.run()
+    else:
+        server.run(sockets=[sock])
 
 
 @contextlib.contextmanager
@@ -78,12 +145,7 @@ def serve_in_thread(
     ``with`` block exits.
     """
     install_log_filter()
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose
-    # proto is TCP (proto 0 here would mean ~40 ms Nagle/delayed-ACK stalls per request).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
     server = uvicorn.Server(_config(app, host, bound_port, log_level))
     failure: list[BaseException] = []
@@ -137,7 +199,7 @@ def serve_in_subprocess(
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = int(probe.getsockname()[1])
-    cmd = [sys.executable, "-m", "intralinks_async.cli", "emulator", "--host", host,
+    cmd = [sys.executable, "-m", "intralinks_async.testing._cli", "--host", host,
            "--port", str(port), "--log-level", log_level]  # fmt: skip
     flags = {"token_ttl": "--token-ttl", "fault_rate": "--fault-rate", "fault_seed": "--fault-seed",
              "retry_after": "--retry-after", "latency": "--latency", "data_dir": "--data-dir",

@@ -8,7 +8,6 @@ to concurrent requests.
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +45,8 @@ class WorkspaceRecord:
     meta: JSON
     folders: dict[str, JSON] = field(default_factory=dict)
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    # folder id -> {document id -> record}: listDocuments?folderId= reads one folder only
+    by_folder: dict[str, dict[str, DocumentRecord]] = field(default_factory=dict)
     groups: dict[str, GroupRecord] = field(default_factory=dict)
     permissions: dict[str, JSON] = field(default_factory=dict)
     splash: JSON = field(default_factory=dict)
@@ -60,11 +61,21 @@ class DataRoom:
         self.clock = clock
         self.workspaces: dict[str, WorkspaceRecord] = {}
         self.documents_created: Counter[str] = Counter()
-        self._ids = itertools.count(100001)
+        self.next_id = 100001
+        # Entities changed since the last save, as (kind, workspace id, id), in order;
+        # None while nothing persists the state (no data dir).
+        self.dirty: dict[tuple[str, str, str], None] | None = None
 
     def new_id(self) -> str:
         """A fresh id."""
-        return str(next(self._ids))
+        ident = self.next_id
+        self.next_id += 1
+        return str(ident)
+
+    def touch(self, kind: str, ws_id: str, ident: str) -> None:
+        """Record that an entity (``ws``, ``folder``, ``doc``, ``group``, ``perm``) changed."""
+        if self.dirty is not None:
+            self.dirty[(kind, ws_id, ident)] = None
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -148,6 +159,7 @@ class DataRoom:
         }
         ws = WorkspaceRecord(meta=meta, splash=splash)
         self.workspaces[ws_id] = ws
+        self.touch("ws", ws_id, ws_id)
         return ws
 
     def update_workspace(self, ws: WorkspaceRecord, body: JSON) -> None:
@@ -156,12 +168,24 @@ class DataRoom:
             if key in body:
                 ws.meta[key] = body[key]
         ws.meta["updatedOn"] = self.clock.iso()
+        self.touch("ws", ws.meta["id"], ws.meta["id"])
+
+    def update_splash(self, ws: WorkspaceRecord, body: JSON) -> None:
+        """Merge ``body`` into the workspace's splash screen."""
+        ws.splash.update(body)
+        self.touch("ws", ws.meta["id"], ws.meta["id"])
+
+    def add_custom_field(self, ws: WorkspaceRecord, item: JSON) -> None:
+        """Define a custom field on the workspace."""
+        ws.custom_fields.append(item)
+        self.touch("ws", ws.meta["id"], ws.meta["id"])
 
     def delete_workspace(self, ws_id: str) -> None:
         """Delete a workspace and everything it holds."""
         ws = self.workspaces.pop(ws_id, None)
         if ws is None:
             raise not_found("workspace", ws_id)
+        self.touch("ws", ws_id, ws_id)
         for doc in ws.documents.values():
             self.store.delete(doc.blob)
 
@@ -182,10 +206,13 @@ class DataRoom:
             "createdOn": now,
             "updatedOn": now,
         }
+        ws_id = ws.meta["id"]
         if parent_id is not None:
             folder["parentId"] = parent_id
             ws.folders[parent_id]["hasChildFolders"] = True
+            self.touch("folder", ws_id, parent_id)
         ws.folders[folder["id"]] = folder
+        self.touch("folder", ws_id, folder["id"])
         return folder
 
     def update_folder(self, ws: WorkspaceRecord, folder: JSON, body: JSON) -> None:
@@ -200,6 +227,7 @@ class DataRoom:
             old_parent = folder.get("parentId")
             folder["parentId"] = new_parent
             ws.folders[new_parent]["hasChildFolders"] = True
+            self.touch("folder", ws.meta["id"], new_parent)
             if old_parent is not None:
                 self._refresh_has_children(ws, old_parent)
         for key in ("name", "indexNumber"):
@@ -207,6 +235,7 @@ class DataRoom:
                 folder[key] = body[key]
         folder["version"] += 1
         folder["updatedOn"] = self.clock.iso()
+        self.touch("folder", ws.meta["id"], folder["id"])
 
     @staticmethod
     def _subtree(ws: WorkspaceRecord, root: str) -> set[str]:
@@ -224,24 +253,29 @@ class DataRoom:
                     stack.append(child)
         return found
 
-    @staticmethod
-    def _refresh_has_children(ws: WorkspaceRecord, folder_id: str) -> None:
+    def _refresh_has_children(self, ws: WorkspaceRecord, folder_id: str) -> None:
         folder = ws.folders.get(folder_id)
         if folder is not None:
             folder["hasChildFolders"] = any(
                 f.get("parentId") == folder_id for f in ws.folders.values()
             )
+            self.touch("folder", ws.meta["id"], folder_id)
 
     def delete_folder(self, ws: WorkspaceRecord, folder_id: str) -> None:
         """Delete a folder, its subfolders, their documents and permissions."""
         folder = self.folder(ws, folder_id)
         doomed = self._subtree(ws, folder_id)
+        ws_id = ws.meta["id"]
         for fid in doomed:
             del ws.folders[fid]
-        for doc_id in [d for d, rec in ws.documents.items() if rec.meta["folderId"] in doomed]:
-            self.store.delete(ws.documents.pop(doc_id).blob)
+            self.touch("folder", ws_id, fid)
+        for fid in doomed:
+            for doc_id in ws.by_folder.pop(fid, {}):
+                self.store.delete(ws.documents.pop(doc_id).blob)
+                self.touch("doc", ws_id, doc_id)
         for pid in [p for p, perm in ws.permissions.items() if perm["folderId"] in doomed]:
             del ws.permissions[pid]
+            self.touch("perm", ws_id, pid)
         parent = folder.get("parentId")
         if parent is not None:
             self._refresh_has_children(ws, parent)
@@ -276,8 +310,11 @@ class DataRoom:
         }
         if note is not None:
             meta["note"] = note
-        ws.documents[meta["id"]] = DocumentRecord(meta, blob)
+        record = DocumentRecord(meta, blob)
+        ws.documents[meta["id"]] = record
+        ws.by_folder.setdefault(folder_id, {})[meta["id"]] = record
         self.documents_created[folder_id] += 1
+        self.touch("doc", ws.meta["id"], meta["id"])
         return meta
 
     def duplicates(self, ws_id: str | None = None) -> dict[tuple[str, str, str], int]:
@@ -291,9 +328,11 @@ class DataRoom:
 
     def update_document(self, ws: WorkspaceRecord, doc: DocumentRecord, body: JSON) -> None:
         """Rename / move / annotate a document; ``version`` increments."""
-        if "folderId" in body:
+        if "folderId" in body and body["folderId"] != doc.meta["folderId"]:
             self.folder(ws, body["folderId"])
+            unindex(ws, doc)
             doc.meta["folderId"] = body["folderId"]
+            ws.by_folder.setdefault(doc.meta["folderId"], {})[doc.meta["id"]] = doc
         if "name" in body:
             doc.meta["name"] = body["name"]
             _, dot, ext = body["name"].rpartition(".")
@@ -302,8 +341,14 @@ class DataRoom:
             doc.meta["note"] = body["note"]
         doc.meta["version"] += 1
         doc.meta["updatedOn"] = self.clock.iso()
+        self.touch("doc", ws.meta["id"], doc.meta["id"])
 
-    def replace_content(self, doc: DocumentRecord, blob: Blob) -> None:
+    def accessed(self, ws: WorkspaceRecord, doc: DocumentRecord) -> None:
+        """Stamp ``lastAccessedOn`` (a download)."""
+        doc.meta["lastAccessedOn"] = self.clock.iso()
+        self.touch("doc", ws.meta["id"], doc.meta["id"])
+
+    def replace_content(self, ws: WorkspaceRecord, doc: DocumentRecord, blob: Blob) -> None:
         """Give a document new content (new ETag, fileHash, fileSize; version + 1)."""
         old = doc.blob
         doc.blob = blob
@@ -311,6 +356,7 @@ class DataRoom:
             fileSize=blob.size, fileHash=blob.file_hash, version=doc.meta["version"] + 1
         )
         doc.meta["updatedOn"] = self.clock.iso()
+        self.touch("doc", ws.meta["id"], doc.meta["id"])
         self.store.delete(old)
 
     def delete_document(self, ws: WorkspaceRecord, doc_id: str) -> None:
@@ -318,6 +364,8 @@ class DataRoom:
         doc = ws.documents.pop(doc_id, None)
         if doc is None:
             raise not_found("document", doc_id)
+        unindex(ws, doc)
+        self.touch("doc", ws.meta["id"], doc_id)
         self.store.delete(doc.blob)
 
     # -- groups / members / permissions ---------------------------------------------
@@ -336,21 +384,25 @@ class DataRoom:
             meta["note"] = body["note"]
         group = GroupRecord(meta)
         ws.groups[meta["id"]] = group
+        self.touch("group", ws.meta["id"], meta["id"])
         return group
 
-    def update_group(self, group: GroupRecord, body: JSON) -> None:
+    def update_group(self, ws: WorkspaceRecord, group: GroupRecord, body: JSON) -> None:
         """Apply the writable fields of ``body``."""
         for key in ("name", "type", "note"):
             if key in body:
                 group.meta[key] = body[key]
         group.meta["updatedOn"] = self.clock.iso()
+        self.touch("group", ws.meta["id"], group.meta["id"])
 
     def delete_group(self, ws: WorkspaceRecord, group_id: str) -> None:
         """Delete a group and its permissions."""
         if ws.groups.pop(group_id, None) is None:
             raise not_found("group", group_id)
+        self.touch("group", ws.meta["id"], group_id)
         for pid in [p for p, perm in ws.permissions.items() if perm["groupId"] == group_id]:
             del ws.permissions[pid]
+            self.touch("perm", ws.meta["id"], pid)
 
     def add_member(self, ws: WorkspaceRecord, group: GroupRecord, body: JSON) -> JSON:
         """Add a user (by ``id`` of a known user, or by ``emailId``) to a group."""
@@ -374,6 +426,7 @@ class DataRoom:
                 if key in body:
                     user[key] = body[key]
         group.members[user["id"]] = user
+        self.touch("group", ws.meta["id"], group.meta["id"])
         return user
 
     def create_permission(self, ws: WorkspaceRecord, body: JSON) -> JSON:
@@ -387,4 +440,15 @@ class DataRoom:
             "permission": body["permission"],
         }
         ws.permissions[perm["id"]] = perm
+        self.touch("perm", ws.meta["id"], perm["id"])
         return perm
+
+
+def unindex(ws: WorkspaceRecord, doc: DocumentRecord) -> None:
+    """Remove ``doc`` from its folder's index entry."""
+    folder_id = doc.meta["folderId"]
+    docs = ws.by_folder.get(folder_id)
+    if docs is not None:
+        docs.pop(doc.meta["id"], None)
+        if not docs:
+            del ws.by_folder[folder_id]

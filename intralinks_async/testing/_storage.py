@@ -47,7 +47,6 @@ class BlobWriter:
         self._store = store
         self._tmp = store.tmp_dir / f"{uuid.uuid4().hex}.part"
         self._fh = open(self._tmp, "wb")  # noqa: SIM115 (closed in commit/abort)
-        store.owned.add(self._tmp)
         self._sha1 = hashlib.sha1()  # noqa: S324 (content hash, not security)
         self.size = 0
 
@@ -62,8 +61,6 @@ class BlobWriter:
         self._fh.close()
         final = self._store.blob_dir / uuid.uuid4().hex
         os.replace(self._tmp, final)
-        self._store.owned.add(final)
-        self._store.owned.discard(self._tmp)
         return Blob(final, self.size, self._sha1.digest())
 
     def abort(self) -> None:
@@ -71,19 +68,18 @@ class BlobWriter:
         if not self._fh.closed:
             self._fh.close()
         self._tmp.unlink(missing_ok=True)
-        self._store.owned.discard(self._tmp)
 
 
 class BlobStore:
     """A data directory (temporary unless given) holding ``blobs/`` and ``tmp/``.
 
-    Metadata lives only in memory, so content files are useless once the emulator is
-    gone: :meth:`close` removes a temporary directory whole, and from a given directory
-    every file this store created (``owned``), leaving anything else there alone.
+    A temporary directory is removed whole by :meth:`close` (the state dies with the
+    process). A given directory is ``persistent``: the metadata is kept next to the
+    content (``state/``, see :mod:`._persist`) and nothing is removed.
     """
 
     def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
-        self.owned: set[Path] = set()
+        self.persistent = data_dir is not None
         if data_dir is None:
             self.root = Path(tempfile.mkdtemp(prefix="intralinks-emulator-"))
             self._cleanup: weakref.finalize[Any, Any] | None = weakref.finalize(
@@ -114,13 +110,11 @@ class BlobStore:
     def delete(self, blob: Blob) -> None:
         """Remove a blob's file (open readers keep their handle)."""
         blob.path.unlink(missing_ok=True)
-        self.owned.discard(blob.path)
 
     def close(self) -> None:
-        """Remove the temporary data directory, or this store's files from a given one."""
+        """Remove a temporary data directory (a given one is kept, partial uploads aside)."""
         if self._cleanup is not None:
             self._cleanup()
             return
-        for path in list(self.owned):
+        for path in self.tmp_dir.glob("*.part"):
             path.unlink(missing_ok=True)
-        self.owned.clear()

@@ -33,6 +33,9 @@ MAX_BODY_BYTES = 1024 * 1024
 # accepts in the download's Content-Disposition header. 255 is the common file-name limit.
 MAX_NAME_CHARS = 255
 
+# Characters the service refuses in document and folder names.
+FORBIDDEN_NAME_CHARS = '/\\:*"<>?|'
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INTEGER = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only; int64-sized at most
 
@@ -51,19 +54,32 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 
 
 async def json_body(
-    request: Request, fields: Mapping[str, type], required: Iterable[str] = ()
+    request: Request,
+    fields: Mapping[str, type],
+    required: Iterable[str] = (),
+    *,
+    item_name: bool = False,
 ) -> JSON:
-    """Read and :func:`parse_body` a JSON request body; 415 unless it is declared as JSON."""
+    """Read and :func:`parse_body` a JSON request body; 415 unless it is declared as JSON.
+
+    ``item_name``: the body names a document or folder (forbidden characters refused).
+    """
     raw = await read_body(request)
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != "application/json" and not (
         media_type.startswith("application/") and media_type.endswith("+json")
     ):
         raise unsupported_media_type("application/json")
-    return parse_body(raw, fields, required)
+    return parse_body(raw, fields, required, item_name=item_name)
 
 
-def parse_body(raw: bytes, fields: Mapping[str, type], required: Iterable[str] = ()) -> JSON:
+def parse_body(
+    raw: bytes,
+    fields: Mapping[str, type],
+    required: Iterable[str] = (),
+    *,
+    item_name: bool = False,
+) -> JSON:
     """Decode a JSON object body, keep the writable ``fields``, check types and presence."""
     try:
         data = json.loads(raw)
@@ -85,7 +101,7 @@ def parse_body(raw: bytes, fields: Mapping[str, type], required: Iterable[str] =
                 "INVALID_FIELD", f"field '{key}' must be a {kind.__name__}", f"fix '{key}'"
             )
         if key == "name" and isinstance(value, str):
-            check_name(value)
+            check_name(value, item_name=item_name)
         out[key] = value
     for key in required:
         value = out.get(key)
@@ -94,8 +110,11 @@ def parse_body(raw: bytes, fields: Mapping[str, type], required: Iterable[str] =
     return out
 
 
-def check_name(value: str) -> None:
-    """400 unless ``value`` is a non-blank name of at most :data:`MAX_NAME_CHARS` characters."""
+def check_name(value: str, *, item_name: bool = False) -> None:
+    """400 unless ``value`` is a non-blank name of at most :data:`MAX_NAME_CHARS` characters.
+
+    ``item_name`` (documents and folders): also none of :data:`FORBIDDEN_NAME_CHARS`.
+    """
     if not value.strip():
         raise bad_request("INVALID_FIELD", "field 'name' must not be blank", "provide a name")
     if len(value) > MAX_NAME_CHARS:
@@ -104,6 +123,14 @@ def check_name(value: str) -> None:
             f"field 'name' is longer than {MAX_NAME_CHARS} characters",
             f"use at most {MAX_NAME_CHARS} characters",
         )
+    if item_name:
+        found = sorted({c for c in value if c in FORBIDDEN_NAME_CHARS})
+        if found:
+            raise bad_request(
+                "INVALID_NAME",
+                f"name contains characters that are not allowed: {' '.join(found)}",
+                f"remove {' '.join(FORBIDDEN_NAME_CHARS)} from document and folder names",
+            )
 
 
 def check_enum(body: JSON, key: str, allowed: Iterable[str]) -> None:

@@ -4,7 +4,6 @@ SDK mistake through that the real service would refuse. In-process only (fast)."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -202,23 +201,6 @@ async def test_code_for_another_redirect_uri_or_client_refused(app: Any) -> None
                   "redirect_uri": "https://app.example/cb"},
         )  # fmt: skip
         assert r.status_code == 401
-
-
-# -- files on disk: a given data_dir is left without orphans -----------------------------
-
-
-async def test_given_data_dir_keeps_no_orphans_after_close(tmp_path: Path) -> None:
-    application = create_app(data_dir=tmp_path)
-    emu = _emu(application)
-    ws = emu.seed_workspaces(1)[0]
-    folder = emu.seed_folder(ws, "F")
-    emu.seed_document(ws, folder, "a.bin", b"a")
-    doc = emu.seed_document(ws, folder, "b.bin", b"b")
-    emu.replace_document_content(ws, doc, b"bb")
-    (tmp_path / "keep.txt").write_text("the user's own file")
-    emu.close()
-    leftovers = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
-    assert leftovers == ["keep.txt"]
 
 
 # -- routing: a trailing slash is not silently redirected to another operation ----------

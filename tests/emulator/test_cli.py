@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -126,3 +130,120 @@ def test_throttling_flags_are_validated(capsys: pytest.CaptureFixture[str]) -> N
         main(["emulator", "--outage-kind", "500"])
     with pytest.raises(SystemExit):
         main(["emulator", "--retry-after", "-1"])
+
+
+# -- process hygiene: signals, clean-up, a port in use -------------------------------------
+
+
+def _spawn(tmp_path: Any, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """Start the emulator CLI with TMPDIR inside ``tmp_path``; returns it and its base URL."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir(exist_ok=True)
+    cmd = [sys.executable, "-m", "intralinks_async.testing._cli", "--port", "0",
+           "--log-level", "warning", *extra]  # fmt: skip
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
+    banner = proc.stderr.readline()
+    match = re.search(r"on (http://127\.0\.0\.1:\d+) ", banner)
+    assert match, banner
+    return proc, match.group(1)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signals_stop_quietly_and_remove_temporary_data(tmp_path: Any, sig: int) -> None:
+    proc, base = _spawn(tmp_path)
+    try:
+        h = _token(base)
+        assert httpx.post(base + "/workspaces", json={"name": "x"}, headers=h).status_code == 201
+        assert len(list((tmp_path / "tmp").iterdir())) == 1  # the temporary data dir
+        # a client holding a keep-alive connection does not keep the server up
+        held = httpx.Client(base_url=base, headers=h)
+        held.get("/workspaces")
+        proc.send_signal(sig)
+        rc = proc.wait(timeout=15)
+        held.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read() if proc.stderr else ""
+    assert rc == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_sigterm_during_an_upload_in_flight(tmp_path: Any) -> None:
+    proc, base = _spawn(tmp_path)
+    try:
+        h = _token(base)
+        ws = httpx.post(base + "/workspaces", json={"name": "x"}, headers=h).json()["id"]
+        folder = httpx.post(f"{base}/workspaces/{ws}/folders", json={"name": "F"}, headers=h)
+        host, port = base.removeprefix("http://").split(":")
+        sock = socket.create_connection((host, int(port)))
+        boundary = "b0undary"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="folderId"\r\n\r\n'
+            f"{folder.json()['id']}\r\n--{boundary}\r\nContent-Disposition: form-data; "
+            f'name="file"; filename="big.bin"\r\n\r\n'
+        ).encode()
+        sock.sendall(
+            f"POST /workspaces/{ws}/documents HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: {h['Authorization']}\r\nContent-Length: 100000000\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n".encode()
+            + head
+            + b"x" * 100_000
+        )  # ... and never finished
+        deadline = time.monotonic() + 10
+        while not any((tmp_path / "tmp").glob("*/tmp/*.part")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=15)
+        sock.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read() if proc.stderr else ""
+    assert rc == 0 and "Traceback" not in err, err
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_given_data_dir_is_kept_on_sigint(tmp_path: Any) -> None:
+    data = tmp_path / "rooms"
+    proc, base = _spawn(tmp_path, "--data-dir", str(data))
+    try:
+        httpx.post(base + "/workspaces", json={"name": "kept"}, headers=_token(base))
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert b"kept" in (data / "state" / "snapshot.jsonl").read_bytes()
+
+
+def test_port_in_use_is_one_line_before_any_banner(tmp_path: Any) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "TMPDIR": str(tmp_path)}
+        cmd = [sys.executable, "-m", "intralinks_async.testing._cli", "--port", str(port)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in lines[0] and "in use" in lines[0]
+    assert list(tmp_path.iterdir()) == []  # the temporary data dir was removed
+
+
+def test_console_script_subcommand_binds_before_the_banner(tmp_path: Any) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = "import sys; from intralinks_async.cli import main; sys.exit(main(sys.argv[1:]))"
+        cmd = [sys.executable, "-c", code, "emulator", "--port", str(port)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "Intralinks emulator on" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
