@@ -2,7 +2,7 @@
 
 Also runnable alone: ``python -m intralinks_async.testing._cli [options]``. The port is
 bound before anything is printed (a port in use is one line on stderr and exit status
-1); SIGINT and SIGTERM stop the server within about a second (requests still running
+1; a missing extra, one line and exit status 2); SIGINT and SIGTERM stop the server within about a second (requests still running
 are cancelled), remove a temporary data directory and exit 0 without a traceback.
 """
 
@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 EXTRA_HINT = "pip install 'intralinks-async[emulator]'"
+OPTIONAL_MODULES = ("starlette", "uvicorn", "multipart", "python_multipart", "httptools")
 DESCRIPTION = "Serve a spec-faithful local Intralinks API (client demo / demo-secret)."
 
 
@@ -134,19 +135,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator command on its own (``python -m intralinks_async.testing._cli``)."""
     parser = argparse.ArgumentParser(prog="intralinks-async emulator", description=DESCRIPTION)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in OPTIONAL_MODULES:
+            raise
+        print(f"{parser.prog}: error: this command needs the emulator extra: {EXTRA_HINT}",
+              file=sys.stderr)  # fmt: skip
+        return 2
 
 
 def run(args: argparse.Namespace) -> int:
     """Build the app from ``args`` and serve it until SIGINT / SIGTERM; the exit status."""
     with _stop_quietly():
-        try:
-            from ._app import create_app
-            from ._server import bind_socket, is_loopback, serve
-        except ModuleNotFoundError as exc:
-            print(f"the emulator needs the 'emulator' extra ({exc.name} is missing): "
-                  f"{EXTRA_HINT}", file=sys.stderr)  # fmt: skip
-            return 1
+        # Without the extra this raises ModuleNotFoundError: the top-level command turns it
+        # into its one-line hint, main() below into the same line.
+        from ._app import create_app
+        from ._server import bind_socket, is_loopback, serve
+
         options = _options(args, is_loopback)
         if isinstance(options, str):
             print(options, file=sys.stderr)

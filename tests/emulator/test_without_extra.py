@@ -108,7 +108,7 @@ def test_importing_the_server_parts_names_the_extra(tmp_path: Path) -> None:
 
 def test_the_emulator_command_without_the_extra_is_one_line(tmp_path: Path) -> None:
     done = _run(tmp_path, "-m", "intralinks_async.testing._cli", "--port", "0")
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"the emulator needs the 'emulator' extra (starlette is missing): {HINT}"
+        f"intralinks-async emulator: error: this command needs the emulator extra: {HINT}"
     ]
