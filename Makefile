@@ -22,7 +22,7 @@ define render
 		--output-path "$(1)/_generated" --fail-on-warning
 endef
 
-.PHONY: install generate check-generated lint typecheck test demo docs bench bench-transport bench-codegen bench-transfers bench-emulator
+.PHONY: api-diff install generate check-generated lint typecheck test demo docs bench bench-transport bench-codegen bench-transfers bench-emulator
 
 install: $(ENV)
 
@@ -42,6 +42,18 @@ check-generated: $(ENV)
 	$(MAKE) --no-print-directory _render OUT="$$tmp" && \
 	diff -r -x __pycache__ "$$tmp/_generated" $(GEN_DIR) && echo "generated code is up to date"
 
+# What regeneration changes in the public Python API (resources, methods, parameters,
+# models, fields, enums; breaking ones flagged): the current spec rendered fresh, compared
+# with $(GEN_DIR) as committed at REF. API_DIFF_FLAGS: e.g. --json, --fail-on-breaking.
+REF ?= HEAD
+api-diff: $(ENV)
+	@git rev-parse --verify -q "$(REF)^{commit}" >/dev/null || { echo "make: unknown git ref '$(REF)'" >&2; exit 2; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	{ $(MAKE) --no-print-directory _render OUT="$$tmp/new" >"$$tmp/render.log" 2>&1 || { cat "$$tmp/render.log" >&2; exit 1; }; } && \
+	mkdir "$$tmp/old" && git archive "$(REF)" $(GEN_DIR) | tar -x -C "$$tmp/old" && \
+	$(PY) tools/api_diff.py "$$tmp/old/$(GEN_DIR)" "$$tmp/new/_generated" \
+		--old-label "$(GEN_DIR) at $(REF)" --new-label "$(SPEC) rendered now" $(API_DIFF_FLAGS)
+
 .PHONY: _render
 _render:
 	$(call render,$(OUT))
@@ -49,10 +61,10 @@ _render:
 lint: $(ENV)
 	"$(VENV_BIN)/ruff" check .
 	"$(VENV_BIN)/ruff" format --check .
-	"$(VENV_BIN)/mypy" intralinks_async
+	"$(VENV_BIN)/mypy" intralinks_async tools
 
 typecheck: $(ENV)
-	"$(VENV_BIN)/mypy" intralinks_async
+	"$(VENV_BIN)/mypy" intralinks_async tools
 
 test: $(ENV)
 	$(PY) -m pytest -q
