@@ -16,6 +16,7 @@ from intralinks_async._cli import (
     ls,
     mkdir,
     upload,
+    verify,
     workspace,
 )
 from intralinks_async._cli._common import PROG, run_handler
@@ -23,7 +24,7 @@ from intralinks_async._version import __version__
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (emulator, workspace, mkdir, upload, download, ls, demo)
+_COMMANDS = (emulator, workspace, mkdir, upload, download, verify, ls, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from intralinks_async._cli._common import print_json, rate_control_state, wants_ui
+from intralinks_async._cli._common import PROG, print_json, rate_control_state, wants_ui
 from intralinks_async.transfers.report import TransferReport
 
 __all__ = ["add_tree_options", "display", "managed", "show_reports"]
 
 
 def add_tree_options(parser: argparse.ArgumentParser) -> None:
-    """``--journal`` and ``--concurrency``."""
+    """``--journal``, ``--concurrency`` and ``--dry-run``."""
     parser.add_argument("--journal", type=Path, help="SQLite journal making the run resumable")
     parser.add_argument("--concurrency", type=int, default=16, help="files in flight (default 16)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what a tree transfer would do, and change nothing",
+    )
 
 
 def display(args: argparse.Namespace, client: Any, title: str) -> Any:
@@ -44,15 +50,23 @@ def show_reports(
     reports: list[TransferReport],
     rate_control: dict[str, Any] | None = None,
 ) -> None:
-    """Print the reports as JSON, as tables (and the rate-control line), or not at all."""
+    """Print the reports as JSON, or the plan, tables and notes (nothing with ``-q``)."""
     if args.json:
         print_json({r.operation: r.to_dict() for r in reports})
         return
+    for report in reports:
+        if report.dry_run:
+            for line in report.planned:
+                print(line)
+            print(f"dry run: {len(report.planned)} actions planned, nothing was sent")
+        if report.aborted:
+            print(f"{PROG}: {report.operation} stopped early: {report.aborted}", file=sys.stderr)
     if args.quiet:
         return
     from intralinks_async._cli import _ui
 
     _ui.print_reports(reports)
-    line = _ui.rate_text(rate_control)
+    state = rate_control or next((r.rate_control for r in reports if r.rate_control), None)
+    line = _ui.rate_text(state)
     if line:
         print(line)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from intralinks_async._cli._common import (
+    CommandError,
     add_credentials,
     add_output,
     make_client,
@@ -65,6 +66,7 @@ async def run(args: argparse.Namespace) -> int:
                 chunk_size=args.chunk_size,
                 journal=args.journal,
                 progress=bars,
+                dry_run=args.dry_run,
             )
         state = rate_control_state(client)
     show_reports(args, [report], state)
@@ -72,6 +74,8 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _download_file(args: argparse.Namespace, client: IntralinksClient) -> int:
+    if args.dry_run:
+        raise CommandError("--dry-run plans a tree download, not a single --document")
     bars = display(args, client, "download")
     with managed(bars):
         result = await client.transfers.download_file(

@@ -68,6 +68,7 @@ async def run(args: argparse.Namespace) -> int:
                 journal=args.journal,
                 progress=bars,
                 on_conflict=args.on_conflict,
+                dry_run=args.dry_run,
             )
         state = rate_control_state(client)
     show_reports(args, [report], state)
@@ -77,6 +78,8 @@ async def run(args: argparse.Namespace) -> int:
 async def _upload_file(args: argparse.Namespace, client: IntralinksClient) -> int:
     if not args.folder:
         raise CommandError("uploading a single file needs --folder FOLDER_ID")
+    if args.dry_run:
+        raise CommandError("--dry-run plans a tree upload; SOURCE is a single file")
     bars = display(args, client, "upload")
     with managed(bars):
         doc = await client.transfers.upload_file(

@@ -14,7 +14,7 @@ from intralinks_async._cli import build_parser, main
 
 from .conftest import CLI_MODULES, EMULATOR_MODULES, credentials_env, run_cli, served
 
-COMMANDS = ["emulator", "workspace", "mkdir", "upload", "download", "ls", "demo"]
+COMMANDS = ["emulator", "workspace", "mkdir", "upload", "download", "verify", "ls", "demo"]
 
 
 def test_version_everywhere() -> None:
