@@ -10,7 +10,7 @@ files per folder) and each repetition, in turn:
   (temporary file, fsync, rename, SHA-1 check) of the tree the SDK uploaded.
 
 Then, with ``--latency`` seconds added to every request (default 0.05), a 2,000-file
-``upload_tree`` in 100 folders against its ideal ``levels x latency + files x latency /
+``upload_tree`` in 100 folders (20 files each) against its ideal ``levels x latency + files x latency /
 concurrency`` (the raw uploader's ratio too).
 
 Printed: files/s (medians of ``--repeat``, default 3), the SDK/raw ratios, the SDK's
@@ -47,12 +47,12 @@ CONCURRENCY = 32
 PER_FOLDER = 100
 
 
-def make_tree(root: Path, files: int, seed: int = 7) -> None:
-    """``files`` files of 1-8 KiB, ``PER_FOLDER`` per folder."""
+def make_tree(root: Path, files: int, seed: int = 7, per_folder: int = PER_FOLDER) -> None:
+    """``files`` files of 1-8 KiB, ``per_folder`` per folder."""
     rng = random.Random(seed)
     for i in range(files):
-        folder = root / f"folder {i // PER_FOLDER:04}"
-        if i % PER_FOLDER == 0:
+        folder = root / f"folder {i // per_folder:04}"
+        if i % per_folder == 0:
             folder.mkdir(parents=True)
         (folder / f"doc {i:06}.bin").write_bytes(rng.randbytes(rng.randint(1024, 8192)))
 
@@ -134,8 +134,9 @@ async def bench_latency(
     tmp: Path, latency: float, repeat: int, files: int = 2000
 ) -> dict[str, Any]:
     src = tmp / "src-latency" / "room"
-    make_tree(src, files)
-    folders = -(-files // PER_FOLDER)
+    per_folder = files // 100  # 100 folders
+    make_tree(src, files, per_folder=per_folder)
+    folders = -(-files // per_folder)
     ideal = 2 * latency + files * latency / CONCURRENCY  # levels: the top folder, its children
     sdk: list[float] = []
     raw: list[float] = []

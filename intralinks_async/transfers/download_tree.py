@@ -40,7 +40,6 @@ from intralinks_async.transfers.names import (
     NameAllocator,
     UnsafePathError,
     display_name,
-    from_remote,
     fs_is_case_insensitive,
     is_temp_name,
     remote_to_local,
@@ -92,19 +91,23 @@ class LocalNames:
         self.case_insensitive = case_insensitive
         self._numbered = CaseCollisionAllocator(case_insensitive=True)
         self._exact: set[str] = set()
+        #: Local names handed out that are not the exact mapping of their remote name.
+        self.renamed: set[str] = set()
 
     def allocate(self, remote_name: str) -> str:
         """The local name for ``remote_name`` (distinct from those handed out before)."""
-        local = remote_to_local(remote_name)
-        if _unstorable(local):
-            local = sanitize_name(local)
+        exact = remote_to_local(remote_name)
+        local = sanitize_name(exact) if _unstorable(exact) else exact
         if self.case_insensitive:
-            return self._numbered.allocate(local)
-        candidate = local
-        while candidate in self._exact:
             candidate = self._numbered.allocate(local)
-        self._exact.add(candidate)
-        self._numbered.reserve(candidate)
+        else:
+            candidate = local
+            while candidate in self._exact:
+                candidate = self._numbered.allocate(local)
+            self._exact.add(candidate)
+            self._numbered.reserve(candidate)
+        if candidate != exact:
+            self.renamed.add(candidate)
         return candidate
 
 
@@ -304,7 +307,7 @@ class _TreeDownload:
             remote = names.get(fid, parts[-1])
             path = _join(self.remote_dirs.get(parts[:-1], ""), remote)
             self.remote_dirs[parts] = path
-            if parts[-1] != from_remote(remote):
+            if parts[-1] in self.allocators[parts[:-1]].renamed:
                 self.report.renamed.append(("/".join(parts) + "/", path + "/"))
 
     async def transfer(self, order: list[tuple[str, tuple[str, ...]]]) -> Exception | None:
@@ -356,8 +359,7 @@ class _TreeDownload:
         alloc = self.allocators.setdefault(parts, self._names())
         batch = [_Item(d, (*parts, alloc.allocate(opt_str(d.name) or "_"))) for d in docs]
         for item in batch:
-            remote = opt_str(item.doc.name) or "_"
-            if item.parts[-1] != from_remote(remote):
+            if item.parts[-1] in alloc.renamed:
                 self.report.renamed.append((item.key, self._remote_path(item)))
         entries: dict[str, JournalEntry] = {}
         if self.jrnl is not None and self.jrnl.had_entries:
@@ -416,7 +418,9 @@ class _TreeDownload:
             size=doc_size(item.doc),
             sha256=sha256,
             server_hash=doc_hash(item.doc),
-            renamed_from=remote if item.parts[-1] != from_remote(remote) else None,
+            renamed_from=remote
+            if item.parts[-1] in self.allocators[item.parts[:-1]].renamed
+            else None,
             started_at=started,
             ended_at=utc_now(),
             error=error,

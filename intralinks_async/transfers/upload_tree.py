@@ -31,6 +31,9 @@ __all__ = ["OnConflict", "cached_folder_limit", "upload_tree"]
 
 OnConflict = Literal["skip", "new_version", "error"]
 
+#: Folders of one level are created this many times ``concurrency`` at once.
+FOLDER_CONCURRENCY_FACTOR = 4
+
 _Work = tuple[LocalFile, JournalEntry | None]
 
 
@@ -161,7 +164,8 @@ class _TreeUpload:
             fatal = await run_window(
                 list(level),
                 self._ensure_dir,
-                concurrency=self.concurrency,
+                # Small requests, and every file waits for them: one round trip per level.
+                concurrency=FOLDER_CONCURRENCY_FACTOR * self.concurrency,
                 on_error=self._dir_failed,
                 is_fatal=is_fatal,
             )
