@@ -27,9 +27,11 @@ In a child process (benchmarks: no shared GIL; state not inspectable)::
     with serve_in_subprocess(fault_rate=0.1, fault_seed=1) as base_url:
         ...
 
-From the shell: ``intralinks-async emulator --port 8765``. Pytest fixtures (plugin
-auto-registered): ``emulator_app``, ``emulator`` (the inspectable state),
-``emulator_client`` (in-process httpx client), ``emulator_url`` (loopback server).
+From the shell: ``intralinks-async emulator --port 8765 [--data-dir D]`` (with a data
+dir the data room survives restarts). Pytest fixtures (plugin auto-registered):
+``emulator_app``, ``emulator`` (the inspectable state), ``emulator_client`` (in-process
+httpx client), ``emulator_url`` (loopback server), ``emulator_factory`` and
+``throttled_emulator``; options through ``@pytest.mark.intralinks_emulator(...)``.
 
 Inspecting and steering (``app.state.emulator``, an :class:`Emulator`):
 

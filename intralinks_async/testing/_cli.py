@@ -152,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         # Without the extra this raises ModuleNotFoundError: the top-level command turns it
         # into its one-line hint, main() below into the same line.
         from ._app import create_app
+        from ._persist import DataDirError
         from ._server import bind_socket, is_loopback, serve
 
         options = _options(args, is_loopback)
@@ -160,6 +161,12 @@ def run(args: argparse.Namespace) -> int:
             return 2
         try:
             app = create_app(**options)
+        except DataDirError as exc:  # locked by another emulator, or unreadable state
+            print(f"cannot use --data-dir: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"cannot use --data-dir {args.data_dir}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         except ValueError as exc:
             print(f"invalid option: {exc}", file=sys.stderr)
             return 2

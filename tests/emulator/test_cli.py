@@ -247,3 +247,26 @@ def test_console_script_subcommand_binds_before_the_banner(tmp_path: Any) -> Non
     assert done.returncode == 1
     assert "Intralinks emulator on" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_data_dir_in_use_or_unusable_is_one_line(tmp_path: Any) -> None:
+    data = tmp_path / "rooms"
+    proc, _ = _spawn(tmp_path, "--data-dir", str(data))
+    try:
+        cmd = [sys.executable, "-m", "intralinks_async.testing._cli", "--port", "0",
+               "--data-dir", str(data)]  # fmt: skip
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert second.returncode == 2
+    assert second.stderr.strip().splitlines() == [
+        f"cannot use --data-dir: data dir {data} is in use by another emulator"
+    ]
+    a_file = tmp_path / "file"
+    a_file.write_text("not a directory")
+    cmd = [sys.executable, "-m", "intralinks_async.testing._cli", "--data-dir", str(a_file)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(f"cannot use --data-dir {a_file}: ")
