@@ -14,7 +14,7 @@ import json
 import math
 import re
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, cast
 
 import httpx
@@ -563,14 +563,52 @@ def raise_for_status(response: httpx.Response, *, operation: str | None = None) 
 
 
 async def araise_for_status(response: httpx.Response, *, operation: str | None = None) -> None:
-    """Like :func:`raise_for_status` for a streamed response: reads at most a bounded prefix."""
+    """Like :func:`raise_for_status` for a streamed response: reads at most a bounded prefix.
+
+    A 2xx compressed stream is left unread, but its raw chunks are cut to 16 KiB: httpx
+    decodes chunk by chunk, so each decoded chunk stays bounded (about 16 MiB for gzip)
+    whatever chunk sizes the transport delivers.
+    """
     if 200 <= response.status_code < 300:
+        _bound_decoded_chunks(response)
         return
     try:
         content = response.content
     except httpx.ResponseNotRead:
         content = await _read_error_prefix(response)
     raise _build(response, content, operation)
+
+
+#: Raw chunk size of a compressed streamed response (see :func:`araise_for_status`).
+ENCODED_CHUNK_LIMIT = 16 * 1024
+
+
+class _SmallChunks(httpx.AsyncByteStream):
+    """A response stream re-cut into raw chunks of at most ``ENCODED_CHUNK_LIMIT`` bytes."""
+
+    def __init__(self, stream: httpx.AsyncByteStream) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            if len(chunk) <= ENCODED_CHUNK_LIMIT:
+                yield chunk
+                continue
+            view = memoryview(chunk)
+            for start in range(0, len(chunk), ENCODED_CHUNK_LIMIT):
+                yield bytes(view[start : start + ENCODED_CHUNK_LIMIT])
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+def _bound_decoded_chunks(response: httpx.Response) -> None:
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity") or hasattr(response, "_content"):
+        return
+    stream = response.stream
+    if isinstance(stream, httpx.AsyncByteStream) and not isinstance(stream, _SmallChunks):
+        response.stream = _SmallChunks(stream)
 
 
 async def _read_error_prefix(response: httpx.Response) -> bytes:

@@ -220,12 +220,15 @@ async def test_streamed_error_body_bomb_is_bounded(kind: str, bomb: bytes) -> No
     assert rss.growth < 150 * MiB, f"RSS grew by {rss.growth / MiB:.0f} MiB"
 
 
-async def test_streamed_compressed_download_comes_in_small_decoded_chunks(bomb: bytes) -> None:
+@pytest.mark.parametrize("kind", TRANSPORTS)
+async def test_streamed_compressed_download_comes_in_small_decoded_chunks(
+    kind: str, bomb: bytes
+) -> None:
     reply = Reply(
         200, [("Content-Type", "application/octet-stream"), ("Content-Encoding", "gzip")], bomb
     )
     largest = total = 0
-    async with client_for("aiohttp", replying(reply)) as client:
+    async with client_for(kind, replying(reply)) as client:
         with PeakRSS() as rss:
             async with client.documents.download("ws1", "d1") as chunks:
                 async for chunk in chunks:
