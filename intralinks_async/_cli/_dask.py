@@ -85,6 +85,7 @@ async def run_upload(args: argparse.Namespace) -> int:
             journal=args.journal,
             on_conflict=args.on_conflict,
             progress=bars,
+            dry_run=bool(getattr(args, "dry_run", False)),
             **_credentials(args),
         )
     show_reports(args, [report], report.rate_control)
@@ -109,6 +110,7 @@ async def run_download(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size,
             journal=args.journal,
             progress=bars,
+            dry_run=bool(getattr(args, "dry_run", False)),
             **_credentials(args),
         )
     show_reports(args, [report], report.rate_control)

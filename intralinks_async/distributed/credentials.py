@@ -16,10 +16,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intralinks_async._client import DEFAULT_BASE_URL
 from intralinks_async.distributed.errors import UnsupportedCredentialsError
+
+if TYPE_CHECKING:
+    from intralinks_async import IntralinksClient
 
 __all__ = ["Credentials"]
 
@@ -100,7 +103,7 @@ class Credentials:
             digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
         return digest.hexdigest()[:32]
 
-    def client(self) -> Any:
+    def client(self) -> IntralinksClient:
         """A new (unopened) ``IntralinksClient`` using these credentials."""
         from intralinks_async import IntralinksClient
 

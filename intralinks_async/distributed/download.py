@@ -65,6 +65,7 @@ async def download_tree(
     shard_bytes: int = DEFAULT_SHARD_BYTES,
     cluster_concurrency: int | None = None,
     max_in_flight: int | None = None,
+    dry_run: bool = False,
 ) -> TransferReport:
     """Mirror the workspace (or ``folder_id``) into ``dest_dir``, sharded over a Dask cluster.
 
@@ -73,7 +74,8 @@ async def download_tree(
     must be on storage every worker sees at the same path and can write (checked first:
     :class:`SharedStorageError`). This process lists the folders and documents, creates
     every directory, and ships documents in shards (``shard_files`` / ``shard_bytes``);
-    the other options are those of :func:`upload_tree` and of the single-process call.
+    the other options are those of :func:`upload_tree` and of the single-process call
+    (``dry_run=True`` plans without the cluster, as the single-process dry run).
     """
     workspace_id = require_id("workspace_id", workspace_id)
     options = RunOptions(concurrency, shard_files, shard_bytes, cluster_concurrency, max_in_flight)
@@ -87,6 +89,13 @@ async def download_tree(
         refresh_token=refresh_token,
         client_options=client_options,
     )
+    if dry_run:
+        async with credentials.client() as client:
+            return await client.transfers.download_tree(
+                workspace_id, dest_dir, folder_id=folder_id, concurrency=concurrency,
+                chunk_concurrency=chunk_concurrency, chunk_size=chunk_size, journal=journal,
+                progress=progress, verify=verify, dry_run=True,
+            )  # fmt: skip
     started = time.monotonic()
     dest = writable_target_dir("dest_dir", dest_dir).resolve()
     scope = f"{workspace_id}:{folder_id or ''}:{dest}"

@@ -63,6 +63,7 @@ async def upload_tree(
     shard_bytes: int = DEFAULT_SHARD_BYTES,
     cluster_concurrency: int | None = None,
     max_in_flight: int | None = None,
+    dry_run: bool = False,
 ) -> TransferReport:
     """Migrate the files under ``local_dir`` into the workspace, sharded over a Dask cluster.
 
@@ -84,6 +85,9 @@ async def upload_tree(
     Credentials: ``client_id``/``client_secret`` or a static ``access_token`` (a
     ``refresh_token`` raises :class:`UnsupportedCredentialsError`); ``client_options``
     (``max_retries``, ``retry``, ``timeout``...) apply to every client of the run.
+
+    ``dry_run=True`` plans without the cluster (the plan does not depend on it): the
+    report of the single-process dry run, and no mutating request.
     """
     if on_conflict not in ("skip", "new_version", "error"):
         raise ValueError(f"on_conflict must be 'skip', 'new_version' or 'error': {on_conflict!r}")
@@ -97,6 +101,13 @@ async def upload_tree(
         refresh_token=refresh_token,
         client_options=client_options,
     )
+    if dry_run:
+        async with credentials.client() as client:
+            return await client.transfers.upload_tree(
+                local_dir, workspace_id, parent_folder_id=parent_folder_id,
+                concurrency=concurrency, journal=journal, progress=progress,
+                on_conflict=on_conflict, dry_run=True,
+            )  # fmt: skip
     started = time.monotonic()
     root = existing_dir("local_dir", local_dir).resolve()
     exclude: list[str] = []

@@ -372,3 +372,19 @@ async def test_cluster_concurrency_bounds_uploads_over_all_workers(
         lambda dask_scheduler: list(dask_scheduler.extensions["semaphores"].max_leases)
     )
     assert not [n for n in names if n.startswith("intralinks-budget-")]
+
+
+async def test_dry_run_plans_without_the_cluster_and_sends_nothing(
+    tmp_path: Path, emulator_server: tuple[Any, str]
+) -> None:
+    app, url = emulator_server
+    src = tmp_path / "room"
+    build_tree(src, 5, big=0)
+    async with connect(url) as client:
+        ws = await new_workspace(client)
+    nowhere = "tcp://127.0.0.1:9"  # no scheduler: a dry run must not need one
+    report = await dd.upload_tree(src, ws, dask=nowhere, dry_run=True, **creds(url))
+    assert report.dry_run and len(report.planned) >= 5
+    assert remote_documents(app, ws) == []
+    down = await dd.download_tree(ws, tmp_path / "mirror", dask=nowhere, dry_run=True, **creds(url))
+    assert down.dry_run and not (tmp_path / "mirror").exists()
