@@ -27,18 +27,36 @@ if TYPE_CHECKING:
 __all__ = ["Credentials"]
 
 _MASK = "**********"
-_ALLOWED_OPTIONS = frozenset(
+#: ``IntralinksClient`` parameters that are not client options of a distributed run:
+#: credentials and grants (given separately), and objects that cannot travel to workers.
+_NOT_OPTIONS = frozenset(
     {
-        "max_retries",
-        "retry",
-        "timeout",
-        "max_connections",
-        "headers",
-        "verify",
-        "allow_insecure_http",
-        "scope",
+        "self",
+        "base_url",
+        "client_id",
+        "client_secret",
+        "access_token",
+        "refresh_token",
+        "redirect_uri",
+        "auth",
+        "token_store",
+        "refresh_window",
+        "revoke_on_close",
+        "authorize_url",
+        "transport",
+        "event_hooks",
     }
 )
+
+
+def allowed_options() -> frozenset[str]:
+    """Keyword arguments of ``IntralinksClient`` usable for every client of a run."""
+    import inspect
+
+    from intralinks_async import IntralinksClient
+
+    names = inspect.signature(IntralinksClient.__init__).parameters
+    return frozenset(names) - _NOT_OPTIONS
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -62,11 +80,12 @@ class Credentials:
                 "distributed runs need client_id and client_secret (client-credentials grant) "
                 "or a static access_token"
             )
-        unknown = set(self.client_options) - _ALLOWED_OPTIONS
+        allowed = allowed_options()
+        unknown = set(self.client_options) - allowed
         if unknown:
             raise ValueError(
                 f"client options not usable on workers: {sorted(unknown)} "
-                f"(allowed: {sorted(_ALLOWED_OPTIONS)})"
+                f"(allowed: {sorted(allowed)})"
             )
 
     @classmethod
