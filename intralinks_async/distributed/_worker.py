@@ -48,15 +48,22 @@ def worker_address() -> str:
 
 
 def dir_signature(path: str) -> str | None:
-    """A digest of the names directly under ``path`` (None when it is not a directory)."""
+    """A digest of the names directly under ``path`` (None when it is not a directory).
+
+    Independent of the order the file system lists them in (it may differ between
+    machines) and computed in one pass, whatever the number of entries.
+    """
     import hashlib
 
     if not os.path.isdir(path):
         return None
+    total = count = 0
     with os.scandir(path) as it:
-        names = sorted(entry.name for _, entry in zip(range(4096), it, strict=False))
-    digest = hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
+        for entry in it:
+            digest = hashlib.sha256(entry.name.encode("utf-8", "surrogateescape")).digest()
+            total = (total + int.from_bytes(digest[:16], "big")) % (1 << 128)
+            count += 1
+    return f"{count}:{total:032x}"
 
 
 def check_source(path: str, expected: str) -> str | None:
