@@ -388,3 +388,41 @@ async def test_dry_run_plans_without_the_cluster_and_sends_nothing(
     assert remote_documents(app, ws) == []
     down = await dd.download_tree(ws, tmp_path / "mirror", dask=nowhere, dry_run=True, **creds(url))
     assert down.dry_run and not (tmp_path / "mirror").exists()
+
+
+async def test_a_shard_dask_gave_up_on_is_submitted_again(tmp_path: Path) -> None:
+    """With ``allowed-failures`` 0 one death makes Dask raise KilledWorker at once."""
+    import dask
+    import distributed
+
+    src = tmp_path / "room"
+    build_tree(src, 40, big=0)
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        served(latency=0.02, clients={CLIENT_ID: SECRET}) as (app, url),
+    ):
+        victim = sorted(client.run(os.getpid).items())[0][1]
+        killed: list[int] = []
+
+        def progress(event: Any) -> None:
+            if not killed and event.items_done >= 10:
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
+
+        async with connect_as(url) as api:
+            ws = await new_workspace(api)
+        report = await dd.upload_tree(
+            src, ws, dask=cluster.scheduler_address, shard_files=5, concurrency=2,
+            progress=progress, **creds(url),
+        )  # fmt: skip
+        assert killed and report.ok, report.to_dict()
+        _assert_landed_once(app, ws, src)
+        keys = client.run_on_scheduler(
+            lambda dask_scheduler: [str(e[0]) for e in dask_scheduler.transition_log]
+        )
+    numbers = Counter(k.split("-")[2] for k in set(keys) if k.startswith("intralinks-shard-"))
+    assert any(n > 1 for n in numbers.values()), numbers  # one shard ran under a second key
