@@ -85,6 +85,7 @@ async def run_upload(args: argparse.Namespace) -> int:
             journal=args.journal,
             on_conflict=args.on_conflict,
             progress=bars,
+            manifest=getattr(args, "manifest", None),
             dry_run=bool(getattr(args, "dry_run", False)),
             **_credentials(args),
         )
@@ -110,6 +111,7 @@ async def run_download(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size,
             journal=args.journal,
             progress=bars,
+            manifest=getattr(args, "manifest", None),
             dry_run=bool(getattr(args, "dry_run", False)),
             **_credentials(args),
         )

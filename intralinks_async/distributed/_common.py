@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +14,7 @@ from distributed import Client, Semaphore
 
 from intralinks_async.distributed._clients import PLUGIN_NAME, ClientCachePlugin, release
 from intralinks_async.distributed._progress import ClusterProgress
-from intralinks_async.distributed._shards import ShardResult
+from intralinks_async.distributed._shards import FileResult, ShardResult
 from intralinks_async.distributed._worker import (
     PROGRESS_TOPIC,
     check_destination,
@@ -24,15 +24,18 @@ from intralinks_async.distributed._worker import (
 from intralinks_async.distributed.credentials import Credentials
 from intralinks_async.distributed.errors import SharedStorageError, WorkerTransferError
 from intralinks_async.transfers._checks import positive_int
-from intralinks_async.transfers.journal import Journal
+from intralinks_async.transfers._run import TreeRun
+from intralinks_async.transfers.manifest import utc_now
 from intralinks_async.transfers.names import temp_name_for
 from intralinks_async.transfers.report import TransferFailure, TransferReport
 
 __all__ = [
+    "RunContext",
     "RunOptions",
-    "flush_journal",
+    "finish_report",
     "record_results",
     "run_context",
+    "settled",
     "verify_destination",
     "verify_source",
 ]
@@ -126,9 +129,11 @@ class RunContext:
     """A run's id, progress aggregator, cluster-wide budget and workers' rate control."""
 
     run_id: str
+    credentials: Credentials
     progress: ClusterProgress
     budget: tuple[str, int] | None
     rates: dict[str, dict[str, object]] = field(default_factory=dict)
+    worker_retries: int = 0
 
     def rate_summary(self) -> dict[str, Any] | None:
         """The workers' rate control added up (``rate``: the cluster's paced requests/s)."""
@@ -158,7 +163,7 @@ async def run_context(
     On exit the run's idle worker clients are closed and the budget is released.
     """
     run_id = uuid.uuid4().hex
-    ctx = RunContext(run_id, ClusterProgress(progress), None)
+    ctx = RunContext(run_id, credentials, ClusterProgress(progress), None)
     await client.register_plugin(ClientCachePlugin(), name=PLUGIN_NAME)
     semaphore: Semaphore | None = None
     if options.cluster_concurrency is not None:
@@ -179,37 +184,90 @@ async def run_context(
                     await semaphore.close()
 
 
-def record_results(
-    result: ShardResult, report: TransferReport, jrnl: Journal | None, ctx: RunContext
+_MANIFEST_RESULT = {"adopted": "adopted", "skipped": "skipped"}
+
+
+async def record_results(
+    result: ShardResult,
+    run: TreeRun,
+    ctx: RunContext,
+    fields_of: Callable[[FileResult], dict[str, Any]],
+    *,
+    uploaded: str,
 ) -> None:
-    """Count a shard's results in the report and the journal, and in the progress."""
+    """Count a shard's results in the report, the journal, the manifest and the progress.
+
+    ``fields_of`` gives a result's ``remote_path`` and ``renamed_from``; ``uploaded`` is
+    the manifest's word for a file moved in this run (``"uploaded"``/``"downloaded"``).
+    """
+    report, jrnl = run.report, run.journal
     if result.rate_control is not None:
         ctx.rates[result.worker] = result.rate_control
+    ctx.worker_retries += result.retries
     for item in result.results:
+        error: str | None = None
         if item.outcome == "failed":
-            error = WorkerTransferError(
+            failure = WorkerTransferError(
                 item.error or "", error_type=item.error_type or "Error", worker=result.worker
             )
-            report.failures.append(TransferFailure(item.key, error))
+            report.failures.append(TransferFailure(item.key, failure))
+            error = str(failure)
             if jrnl is not None:
-                jrnl.failed(item.key, str(error))
-            continue
-        if jrnl is not None:
-            jrnl.done(item.key, remote_id=item.remote_id, size=item.size or 0, sha1=item.sha1)
-        if item.outcome == "skipped":
-            report.skipped += 1
-            continue
-        report.bytes_transferred += item.size or 0
-        if item.outcome == "adopted":
-            report.adopted += 1
+                jrnl.failed(item.key, error)
+            word = "conflict" if item.error_type == "RemoteConflictError" else "failed"
         else:
-            report.succeeded += 1
-    report.retries += result.retries
+            if jrnl is not None:
+                jrnl.done(item.key, remote_id=item.remote_id, size=item.size or 0, sha1=item.sha1)
+            word = _MANIFEST_RESULT.get(item.outcome, uploaded)
+            if item.outcome == "skipped":
+                report.skipped += 1
+            else:
+                report.bytes_transferred += item.size or 0
+                if item.outcome == "adopted":
+                    report.adopted += 1
+                else:
+                    report.succeeded += 1
+        if run.manifest is not None:
+            await run.record(
+                local_path=item.key, result=word, remote_id=item.remote_id, size=item.size,
+                sha256=item.sha256, server_hash=item.server_hash, started_at=item.started_at,
+                ended_at=item.ended_at, error=error, **fields_of(item),
+            )  # fmt: skip
     ctx.progress.shard_done(result.number, result.results)
 
 
-async def flush_journal(jrnl: Journal | None) -> None:
-    """Write a journal's buffered records, in a worker thread (journals that buffer)."""
-    flush = getattr(jrnl, "flush", None)
-    if flush is not None:
-        await anyio.to_thread.run_sync(flush)
+async def settled(
+    run: TreeRun,
+    ctx: RunContext,
+    key: str,
+    size: int | None,
+    error: Exception | None,
+    *,
+    remote_path: str | None,
+    journal: bool = False,
+) -> None:
+    """An item the coordinator settles itself: skipped (journal, already here) or refused."""
+    report = run.report
+    if error is None:
+        report.skipped += 1
+        ctx.progress.local(key, size, "skipped")
+    else:
+        report.failures.append(TransferFailure(key, error))
+        if journal and run.journal is not None:
+            run.journal.failed(key, f"{type(error).__name__}: {error}")
+        ctx.progress.local(key, size, "failed")
+    if run.manifest is not None:
+        now = utc_now()
+        await run.record(
+            local_path=key, remote_path=remote_path,
+            result="skipped" if error is None else "failed", size=size, started_at=now,
+            ended_at=now, error=None if error is None else f"{type(error).__name__}: {error}",
+        )  # fmt: skip
+
+
+def finish_report(report: TransferReport, ctx: RunContext) -> None:
+    """Add the workers' retries and rate control to what the coordinator's run recorded."""
+    report.retries += ctx.worker_retries
+    summary = ctx.rate_summary()
+    if summary is not None:
+        report.rate_control = summary

@@ -38,7 +38,9 @@ class UploadItem:
     path: str
     folder_id: str
     name: str
+    """The document name (the local name mapped for the data room)."""
     size: int
+    remote_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class DownloadItem:
     size: int | None
     file_hash: str | None
     name: str
+    remote_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,8 @@ class UploadShard(_ShardBase):
 
     items: tuple[UploadItem, ...] = ()
     on_conflict: str = "skip"
+    sha256: bool = False
+    """Also compute each file's SHA-256 (for a manifest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,7 @@ class DownloadShard(_ShardBase):
     chunk_size: int = 8 * 1024 * 1024
     chunk_concurrency: int = 4
     verify: bool = True
+    sha256: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,10 @@ class FileResult:
     sha1: str | None = None
     error_type: str | None = None
     error: str | None = None
+    sha256: str | None = None
+    server_hash: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
 
 
 @dataclass(slots=True)

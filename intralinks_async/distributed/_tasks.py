@@ -31,6 +31,7 @@ from intralinks_async.transfers.errors import (
     IntegrityError,
     RemoteConflictError,
 )
+from intralinks_async.transfers.manifest import utc_now
 from intralinks_async.transfers.upload import Uploader, hash_file
 
 __all__ = ["download_shard", "upload_shard"]
@@ -73,6 +74,7 @@ async def _upload_item(
     item: UploadItem,
 ) -> FileResult:
     prog = ctx.tracker.item(item.key, item.size)
+    started = utc_now()
     try:
         same = await docs.same_name(item.folder_id, item.name)
         if same:
@@ -80,7 +82,10 @@ async def _upload_item(
             if found is not None:
                 doc, sha1 = found
                 prog.skip()
-                return FileResult(item.key, "skipped", item.size, opt_str(doc.id), sha1)
+                return FileResult(
+                    item.key, "skipped", item.size, opt_str(doc.id), sha1,
+                    server_hash=doc_hash(doc), started_at=started, ended_at=utc_now(),
+                )  # fmt: skip
             if shard.on_conflict != "new_version":
                 raise RemoteConflictError(
                     f"a different document named {item.name!r} (other size or content) "
@@ -96,6 +101,7 @@ async def _upload_item(
             progress=prog,
             existing_ids=[i for d in same if (i := opt_str(d.id)) is not None],
             regular_file=True,
+            sha256=shard.sha256,
         )
         docs.add(item.folder_id, outcome.document)
         prog.finish()
@@ -105,6 +111,10 @@ async def _upload_item(
             outcome.size,
             opt_str(outcome.document.id),
             outcome.sha1,
+            sha256=outcome.sha256,
+            server_hash=doc_hash(outcome.document),
+            started_at=started,
+            ended_at=utc_now(),
         )
     except BaseException:
         prog.fail()
@@ -134,6 +144,7 @@ def _document(item: DownloadItem) -> Any:
 async def _download_item(ctx: ShardContext, shard: DownloadShard, item: DownloadItem) -> FileResult:
     prog = ctx.tracker.item(item.key, item.size)
     api = ctx.api
+    started = utc_now()
 
     def attempt() -> FileDownload:
         return FileDownload(
@@ -145,20 +156,27 @@ async def _download_item(ctx: ShardContext, shard: DownloadShard, item: Download
             concurrency=shard.chunk_concurrency,
             verify=shard.verify,
             progress=prog,
+            sha256=shard.sha256,
         )
 
     try:
+        download = attempt()
         try:
-            result = await attempt().run(document=_document(item))
+            result = await download.run(document=_document(item))
         except (DocumentChangedError, IntegrityError):
             # The listing may predate a new version: fetch once more with fresh metadata.
             fresh = await api.get_document(shard.workspace_id, item.document_id)
             if (doc_size(fresh), doc_hash(fresh)) == (item.size, item.file_hash):
                 raise
             prog.rewind()
-            result = await attempt().run(document=fresh)
+            download = attempt()
+            result = await download.run(document=fresh)
         prog.finish()
-        return FileResult(item.key, "succeeded", result.size, item.document_id, result.sha1)
+        return FileResult(
+            item.key, "succeeded", result.size, item.document_id, result.sha1,
+            sha256=download.sha256, server_hash=item.file_hash, started_at=started,
+            ended_at=utc_now(),
+        )  # fmt: skip
     except BaseException:
         prog.fail()
         raise

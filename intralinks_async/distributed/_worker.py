@@ -16,6 +16,7 @@ from intralinks_async.distributed._clients import cached_client
 from intralinks_async.distributed._shards import FileResult, ShardResult, _ShardBase
 from intralinks_async.errors import redact_text
 from intralinks_async.transfers._failures import is_fatal as _transfers_fatal
+from intralinks_async.transfers.manifest import utc_now
 from intralinks_async.transfers.progress import ProgressEvent, ProgressTracker
 from intralinks_async.transfers.window import run_window
 
@@ -148,7 +149,12 @@ class _Emitter:
 def failure(key: str, exc: BaseException, size: int | None = None) -> FileResult:
     """A failed file's result (message redacted, type kept by name)."""
     return FileResult(
-        key, "failed", size=size, error_type=type(exc).__name__, error=redact_text(str(exc))
+        key,
+        "failed",
+        size=size,
+        error_type=type(exc).__name__,
+        error=redact_text(str(exc)),
+        ended_at=utc_now(),
     )
 
 

@@ -1,11 +1,14 @@
-"""``download_tree`` over a Dask cluster: the coordinator side."""
+"""``download_tree`` over a Dask cluster: the coordinator side.
+
+The plan (local names, directories), journal and manifest are those of the
+single-process ``download_tree`` (its :class:`TreeRun` and planning are reused); only
+the documents are fetched by the workers.
+"""
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -13,11 +16,13 @@ import anyio.to_thread
 from intralinks_async._client import DEFAULT_BASE_URL
 from intralinks_async.distributed._cluster import DaskTarget, open_cluster
 from intralinks_async.distributed._common import (
+    RunContext,
     RunOptions,
     credentials_from,
-    flush_journal,
+    finish_report,
     record_results,
     run_context,
+    settled,
     verify_destination,
 )
 from intralinks_async.distributed._coordinator import ShardRunner
@@ -26,17 +31,24 @@ from intralinks_async.distributed._shards import (
     DEFAULT_SHARD_FILES,
     DownloadItem,
     DownloadShard,
+    FileResult,
     ShardResult,
     shard_stream,
 )
 from intralinks_async.distributed._tasks import download_shard
+from intralinks_async.distributed._worker import is_fatal
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import positive_int, require_id, writable_target_dir
-from intralinks_async.transfers._remote_index import FolderIndex
+from intralinks_async.transfers._run import TreeRun
 from intralinks_async.transfers.download import DEFAULT_CHUNK_SIZE
-from intralinks_async.transfers.download_tree import _local_size, _plan_dirs, _prepare_dirs
-from intralinks_async.transfers.journal import Journal
-from intralinks_async.transfers.names import NameAllocator, safe_join
+from intralinks_async.transfers.download_tree import (
+    _Item,
+    _local_size,
+    _still_good,
+    _TreeDownload,
+)
+from intralinks_async.transfers.journal import JournalEntry
+from intralinks_async.transfers.names import from_remote, safe_join
 from intralinks_async.transfers.progress import ProgressCallback
 from intralinks_async.transfers.report import TransferFailure, TransferReport
 
@@ -59,6 +71,7 @@ async def download_tree(
     chunk_concurrency: int = 4,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     journal: str | os.PathLike[str] | None = None,
+    manifest: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
     verify: bool = True,
     shard_files: int = DEFAULT_SHARD_FILES,
@@ -69,13 +82,14 @@ async def download_tree(
 ) -> TransferReport:
     """Mirror the workspace (or ``folder_id``) into ``dest_dir``, sharded over a Dask cluster.
 
-    The same mirror as ``client.transfers.download_tree`` (same local names, skip rules
-    and journal), with the documents fetched by Dask workers into ``dest_dir``, which
-    must be on storage every worker sees at the same path and can write (checked first:
-    :class:`SharedStorageError`). This process lists the folders and documents, creates
-    every directory, and ships documents in shards (``shard_files`` / ``shard_bytes``);
-    the other options are those of :func:`upload_tree` and of the single-process call
-    (``dry_run=True`` plans without the cluster, as the single-process dry run).
+    The same mirror as ``client.transfers.download_tree`` (same local names, skip rules,
+    journal and ``manifest``), with the documents fetched by Dask workers into
+    ``dest_dir``, which must be on storage every worker sees at the same path and can
+    write (checked first: :class:`SharedStorageError`). This process lists the folders
+    and documents, creates every directory, and ships documents in shards
+    (``shard_files`` / ``shard_bytes``); the other options are those of
+    :func:`upload_tree` and of the single-process call (``dry_run=True`` plans without
+    the cluster, as the single-process dry run).
     """
     workspace_id = require_id("workspace_id", workspace_id)
     options = RunOptions(concurrency, shard_files, shard_bytes, cluster_concurrency, max_in_flight)
@@ -94,147 +108,154 @@ async def download_tree(
             return await client.transfers.download_tree(
                 workspace_id, dest_dir, folder_id=folder_id, concurrency=concurrency,
                 chunk_concurrency=chunk_concurrency, chunk_size=chunk_size, journal=journal,
-                progress=progress, verify=verify, dry_run=True,
+                progress=progress, verify=verify, manifest=manifest, dry_run=True,
             )  # fmt: skip
-    started = time.monotonic()
     dest = writable_target_dir("dest_dir", dest_dir).resolve()
     scope = f"{workspace_id}:{folder_id or ''}:{dest}"
-    jrnl = Journal(journal, kind="download", scope=scope) if journal is not None else None
     report = TransferReport("download")
-    tuning = (chunk_size, chunk_concurrency, verify)
-    try:
-        async with open_cluster(dask) as dclient, credentials.client() as client:
-            api = RemoteAPI(client)
+    async with credentials.client() as client:
+        api = RemoteAPI(client)
+        ctx: list[RunContext] = []
+        async with (
+            TreeRun(api, report, journal, kind="download", scope=scope, manifest=manifest) as run,
+            open_cluster(dask) as dclient,
+        ):
+            mirror = _TreeDownload(
+                api, run, workspace_id, dest, None, concurrency=concurrency,
+                chunk_size=chunk_size, chunk_concurrency=chunk_concurrency, verify=verify,
+            )  # fmt: skip
             try:
-                await _run(
-                    dclient, api, credentials, options, dest, workspace_id, folder_id,
-                    jrnl, progress, report, tuning,
-                )  # fmt: skip
-            finally:
-                report.retries += api.retries
-    finally:
-        if jrnl is not None:
-            jrnl.close()
-        report.elapsed = time.monotonic() - started
+                order = await mirror.plan(folder_id)
+            except Exception as exc:
+                if not is_fatal(exc):
+                    raise
+                run.stop(exc)
+            else:
+                await verify_destination(dclient, os.fspath(dest))
+                async with (
+                    run.journal_writer(),
+                    run_context(dclient, credentials, options, progress) as context,
+                ):
+                    ctx.append(context)
+                    await _ship(dclient, mirror, order, context, options)
+        if ctx:
+            finish_report(report, ctx[0])
     return report
 
 
-async def _run(
+class _Collect:
+    """Stands in for the single-process run's stream: keeps one folder's listing."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[_Item, JournalEntry | None]] = []
+
+    async def send(self, work: tuple[_Item, JournalEntry | None]) -> None:
+        self.items.append(work)
+
+
+async def _ship(
     dclient: Any,
-    api: RemoteAPI,
-    credentials: Any,
+    mirror: _TreeDownload,
+    order: list[tuple[str, tuple[str, ...]]],
+    ctx: RunContext,
     options: RunOptions,
-    dest: Path,
-    workspace_id: str,
-    folder_id: str | None,
-    jrnl: Journal | None,
-    progress: ProgressCallback | None,
-    report: TransferReport,
-    tuning: tuple[int, int, bool],
 ) -> None:
-    index = FolderIndex(api, workspace_id)
-    await index.refresh()
-    if folder_id is not None:
-        index.require("folder_id", folder_id)
-    order, allocators = _plan_dirs(index.folders, folder_id)
-    await anyio.to_thread.run_sync(
-        _prepare_dirs, dest, [(), *[parts for _fid, parts in order if parts]]
-    )
-    await verify_destination(dclient, os.fspath(dest))
-    workers = len(dclient.scheduler_info()["workers"])
-    async with run_context(dclient, credentials, options, progress) as ctx:
+    """List folder by folder, settle what is already here, ship the rest in shards."""
+    run = mirror.run
+    report = run.report
 
-        async def done(_shard: DownloadShard, result: ShardResult) -> None:
-            record_results(result, report, jrnl, ctx)
-            await flush_journal(jrnl)
-            if result.aborted is not None:
-                runner.stop(result.aborted)
-
-        async def pending() -> AsyncIterator[DownloadItem]:
-            for fid, parts in order:
-                try:
-                    docs = await api.list_documents(workspace_id, fid)
-                except Exception as exc:
-                    report.failures.append(TransferFailure("/".join(parts) + "/", exc))
-                    continue
-                alloc = allocators.setdefault(parts, NameAllocator())
-                items = _items(dest, docs, parts, alloc)
-                report.items_total += len(items)
-                ctx.progress.add_totals(items=len(items), nbytes=sum(i.size or 0 for i in items))
-                have = await anyio.to_thread.run_sync(_sizes, [i.path for i in items])
-                for item, size in zip(items, have, strict=True):
-                    if _already_here(item, size, jrnl):
-                        report.skipped += 1
-                        ctx.progress.local(item.key, item.size, "skipped")
-                    else:
-                        if jrnl is not None:
-                            jrnl.plan(item.key, size=item.size)
-                        yield item
-
-        runner = ShardRunner(
-            dclient, download_shard, done, max_in_flight=options.in_flight(workers)
+    async def done(shard: DownloadShard, result: ShardResult) -> None:
+        items = {item.key: item for item in shard.items}
+        await record_results(
+            result, run, ctx, lambda r: _manifest_fields(items[r.key], r), uploaded="downloaded"
         )
-        chunk_size, chunk_concurrency, verify = tuning
-        async with runner:
-            number = 0
-            batches = shard_stream(
-                pending(), lambda i: i.size or 0, max_files=options.shard_files,
-                max_bytes=options.shard_bytes,
-            )  # fmt: skip
-            async for batch in batches:
-                if runner.aborted is not None:
-                    break
-                number += 1
-                shard = DownloadShard(
-                    ctx.run_id, number, credentials, workspace_id, os.fspath(dest),
-                    options.concurrency, ctx.budget, tuple(batch), chunk_size,
-                    chunk_concurrency, verify,
-                )  # fmt: skip
-                await runner.submit(shard)
-        if hasattr(report, "rate_control"):
-            object.__setattr__(report, "rate_control", ctx.rate_summary())
-        if runner.aborted is not None and hasattr(report, "aborted"):
-            object.__setattr__(report, "aborted", runner.aborted)
+        if result.aborted is not None:
+            runner.stop(result.aborted)
 
-
-def _items(
-    dest: Path, docs: list[Any], parts: tuple[str, ...], alloc: NameAllocator
-) -> list[DownloadItem]:
-    """The folder's documents with their local paths (names allocated in sorted order)."""
-    docs = sorted(docs, key=lambda d: (opt_str(d.name) or "", opt_str(d.id) or ""))
-    out: list[DownloadItem] = []
-    for doc in docs:
-        local = (*parts, alloc.allocate(opt_str(doc.name) or "_"))
-        doc_id = opt_str(doc.id)
-        if doc_id is None:
-            continue
-        out.append(
-            DownloadItem(
-                "/".join(local),
-                os.fspath(safe_join(dest, *local)),
-                doc_id,
-                doc_size(doc),
-                doc_hash(doc),
-                opt_str(doc.name) or "_",
+    async def pending() -> AsyncIterator[DownloadItem]:
+        for entry in order:
+            if runner.aborted is not None:
+                return
+            sink = _Collect()
+            try:
+                await mirror._list_folder(entry, sink)
+            except Exception as exc:
+                report.failures.append(TransferFailure("/".join(entry[1]) + "/", exc))
+                if is_fatal(exc):
+                    runner.stop(f"{type(exc).__name__}: {exc}")
+                continue
+            ctx.progress.add_totals(
+                items=len(sink.items), nbytes=sum(doc_size(i.doc) or 0 for i, _ in sink.items)
             )
-        )
-    return out
+            have = await anyio.to_thread.run_sync(_sizes, mirror, [i for i, _ in sink.items])
+            for (item, journal_entry), size in zip(sink.items, have, strict=True):
+                ready = await _settle(mirror, ctx, item, journal_entry, size)
+                if ready is not None:
+                    yield ready
+
+    workers = len(dclient.scheduler_info()["workers"])
+    runner = ShardRunner(dclient, download_shard, done, max_in_flight=options.in_flight(workers))
+    async with runner:
+        batches = shard_stream(
+            pending(), lambda i: i.size or 0, max_files=options.shard_files,
+            max_bytes=options.shard_bytes,
+        )  # fmt: skip
+        number = 0
+        async for batch in batches:
+            if runner.aborted is not None:
+                break
+            number += 1
+            shard = DownloadShard(
+                ctx.run_id, number, ctx.credentials, mirror.workspace_id,
+                os.fspath(mirror.dest), options.concurrency, ctx.budget, tuple(batch),
+                mirror.chunk_size, mirror.chunk_concurrency, mirror.verify,
+                run.manifest is not None,
+            )  # fmt: skip
+            await runner.submit(shard)
+    if runner.aborted is not None and report.aborted is None:
+        report.aborted = runner.aborted
 
 
-def _sizes(paths: list[str]) -> list[int | None]:
-    return [_local_size(Path(p)) for p in paths]
+def _sizes(mirror: _TreeDownload, items: list[_Item]) -> list[int | None]:
+    """Local sizes of the files already there (only in directories that held files)."""
+    return [
+        _local_size(safe_join(mirror.dest, *item.parts))
+        if item.parts[:-1] in mirror.occupied
+        else None
+        for item in items
+    ]
 
 
-def _already_here(item: DownloadItem, have: int | None, jrnl: Journal | None) -> bool:
-    """Whether the local file is already this document (single-process rules)."""
-    if have is None or have != item.size:
-        return False
-    if jrnl is None:
-        return True
-    entry = jrnl.get(item.key)
-    return (
-        entry is not None
-        and entry.state == "done"
-        and entry.remote_id == item.document_id
-        and (item.file_hash is None or entry.sha1 is None or entry.sha1 == item.file_hash)
-    )
+async def _settle(
+    mirror: _TreeDownload,
+    ctx: RunContext,
+    item: _Item,
+    entry: JournalEntry | None,
+    have: int | None,
+) -> DownloadItem | None:
+    """The document to fetch, or None when the local file already is it (or it is bad)."""
+    run = mirror.run
+    doc_id, size = opt_str(item.doc.id), doc_size(item.doc)
+    remote_path = mirror._remote_path(item)
+    if doc_id is None:
+        await settled(
+            run, ctx, item.key, size, ValueError("document without id"),
+            remote_path=remote_path, journal=True,
+        )  # fmt: skip
+        return None
+    if have is not None and have == size and _still_good(item.doc, doc_id, run.journal, entry):
+        await settled(run, ctx, item.key, size, None, remote_path=remote_path)
+        return None
+    if run.journal is not None:
+        run.journal.plan(item.key, size=size)
+    path = os.fspath(safe_join(mirror.dest, *item.parts))
+    name = opt_str(item.doc.name) or "_"
+    return DownloadItem(item.key, path, doc_id, size, doc_hash(item.doc), name, remote_path)
+
+
+def _manifest_fields(item: DownloadItem, result: FileResult) -> dict[str, Any]:
+    local_name = item.key.rpartition("/")[2]
+    return {
+        "remote_path": item.remote_path,
+        "renamed_from": item.name if local_name != from_remote(item.name) else None,
+    }

@@ -1,44 +1,51 @@
-"""``upload_tree`` over a Dask cluster: the coordinator side."""
+"""``upload_tree`` over a Dask cluster: the coordinator side.
+
+The run's journal, manifest, folder skeleton and name mapping are those of the
+single-process ``upload_tree`` (its :class:`TreeRun` and folder phase are reused), so a
+journal can be resumed by either kind of run; only the files go to the workers.
+"""
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
 from typing import Any
+
+import anyio.to_thread
 
 from intralinks_async._client import DEFAULT_BASE_URL
 from intralinks_async.distributed._cluster import DaskTarget, open_cluster
 from intralinks_async.distributed._common import (
+    RunContext,
     RunOptions,
     credentials_from,
-    flush_journal,
+    finish_report,
     record_results,
     run_context,
+    settled,
     verify_source,
 )
 from intralinks_async.distributed._coordinator import ShardRunner
 from intralinks_async.distributed._shards import (
     DEFAULT_SHARD_BYTES,
     DEFAULT_SHARD_FILES,
+    FileResult,
     ShardResult,
     UploadItem,
     UploadShard,
     shard_stream,
 )
-from intralinks_async.distributed._skeleton import create_folders
 from intralinks_async.distributed._tasks import upload_shard
 from intralinks_async.transfers._api import RemoteAPI
 from intralinks_async.transfers._checks import existing_dir, require_id
-from intralinks_async.transfers._remote_index import FolderIndex
+from intralinks_async.transfers._run import TreeRun, journal_excludes
 from intralinks_async.transfers.errors import SkippedEntryError, TransferError
-from intralinks_async.transfers.journal import Journal
+from intralinks_async.transfers.journal import JournalEntry
 from intralinks_async.transfers.names import local_to_remote
 from intralinks_async.transfers.progress import ProgressCallback
-from intralinks_async.transfers.report import TransferFailure, TransferReport
-from intralinks_async.transfers.upload_tree import _SKIPPED, OnConflict
-from intralinks_async.transfers.walk import LocalFile, iter_files, scan_tree
+from intralinks_async.transfers.report import TransferReport
+from intralinks_async.transfers.upload_tree import _SKIPPED, OnConflict, _TreeUpload
+from intralinks_async.transfers.walk import LocalFile, iter_batches, scan_tree
 
 __all__ = ["upload_tree"]
 
@@ -57,6 +64,7 @@ async def upload_tree(
     parent_folder_id: str | None = None,
     concurrency: int = 8,
     journal: str | os.PathLike[str] | None = None,
+    manifest: str | os.PathLike[str] | None = None,
     on_conflict: OnConflict = "skip",
     progress: ProgressCallback | None = None,
     shard_files: int = DEFAULT_SHARD_FILES,
@@ -68,11 +76,11 @@ async def upload_tree(
     """Migrate the files under ``local_dir`` into the workspace, sharded over a Dask cluster.
 
     The same migration as ``client.transfers.upload_tree`` (same folders, names,
-    ``on_conflict`` rules and journal, which either kind of run can resume), with the
-    files uploaded by Dask workers. ``dask`` is a ``distributed.Client``, a scheduler
-    address, or a number of local worker processes to start. ``local_dir`` must be on
-    storage that every worker sees at the same path (checked first:
-    :class:`SharedStorageError`).
+    ``on_conflict`` rules, journal and ``manifest``; either kind of run resumes the
+    other's journal), with the files uploaded by Dask workers. ``dask`` is a
+    ``distributed.Client``, a scheduler address, or a number of local worker processes
+    to start. ``local_dir`` must be on storage that every worker sees at the same path
+    (checked first: :class:`SharedStorageError`).
 
     This process walks the tree, creates every folder (workers never do), groups the
     files into shards of at most ``shard_files`` files and about ``shard_bytes`` bytes,
@@ -106,139 +114,123 @@ async def upload_tree(
             return await client.transfers.upload_tree(
                 local_dir, workspace_id, parent_folder_id=parent_folder_id,
                 concurrency=concurrency, journal=journal, progress=progress,
-                on_conflict=on_conflict, dry_run=True,
+                on_conflict=on_conflict, manifest=manifest, dry_run=True,
             )  # fmt: skip
-    started = time.monotonic()
     root = existing_dir("local_dir", local_dir).resolve()
-    exclude: list[str] = []
-    if journal is not None:
-        base = os.fspath(Path(journal).resolve())
-        exclude = [base + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+    exclude = journal_excludes(journal) + journal_excludes(manifest)[:1]
     scope = f"{workspace_id}:{parent_folder_id or ''}:{root}"
-    jrnl = Journal(journal, kind="upload", scope=scope) if journal is not None else None
     report = TransferReport("upload")
-    try:
-        async with open_cluster(dask) as dclient, credentials.client() as client:
+    async with credentials.client() as client:
+        api = RemoteAPI(client)
+        ctx: list[RunContext] = []
+        async with (
+            TreeRun(api, report, journal, kind="upload", scope=scope, manifest=manifest) as run,
+            open_cluster(dask) as dclient,
+        ):
             await verify_source(dclient, os.fspath(root))
-            api = RemoteAPI(client)
-            try:
-                await _run(
-                    dclient, api, credentials, options, root, workspace_id, parent_folder_id,
-                    exclude, jrnl, on_conflict, progress, report,
-                )  # fmt: skip
-            finally:
-                report.retries += api.retries
-    finally:
-        if jrnl is not None:
-            jrnl.close()
-        report.elapsed = time.monotonic() - started
+            tree = await scan_tree(root, exclude=exclude)
+            tree_upload = _TreeUpload(api, run, workspace_id, tree, None, on_conflict, concurrency)
+            run.stop(await tree_upload.folders(parent_folder_id))
+            if report.aborted is None:
+                async with (
+                    run.journal_writer(),
+                    run_context(dclient, credentials, options, progress) as context,
+                ):
+                    ctx.append(context)
+                    await _ship(dclient, tree_upload, context, options, on_conflict)
+        if ctx:
+            finish_report(report, ctx[0])
     return report
 
 
-async def _run(
+async def _ship(
     dclient: Any,
-    api: RemoteAPI,
-    credentials: Any,
+    tree_upload: _TreeUpload,
+    ctx: RunContext,
     options: RunOptions,
-    root: Path,
-    workspace_id: str,
-    parent_folder_id: str | None,
-    exclude: list[str],
-    jrnl: Journal | None,
     on_conflict: str,
-    progress: ProgressCallback | None,
-    report: TransferReport,
 ) -> None:
-    tree = await scan_tree(root, exclude=exclude)
-    report.items_total = tree.file_count
-    folders = FolderIndex(api, workspace_id)
-    await folders.refresh()
-    if parent_folder_id is not None:
-        folders.require("parent_folder_id", parent_folder_id)
-        root_id = parent_folder_id
-    else:
-        root_id, created = await folders.ensure(None, root.name or "upload")
-        report.folders_created += created
-    folder_ids: dict[str, str] = {"": root_id}
-    fatal = await create_folders(tree.dirs, folders, folder_ids, options.concurrency, report)
-    if fatal is not None:
-        _set_aborted(report, f"{type(fatal).__name__}: {fatal}")
-        return
-    workers = len(dclient.scheduler_info()["workers"])
-    async with run_context(dclient, credentials, options, progress) as ctx:
-        ctx.progress.add_totals(items=tree.file_count, nbytes=tree.total_bytes)
+    """Settle what the coordinator can, send the rest in shards, record the results."""
+    run, tree = tree_upload.run, tree_upload.tree
+    report = run.report
+    ctx.progress.add_totals(items=tree.file_count, nbytes=tree.total_bytes)
 
-        async def done(_shard: UploadShard, result: ShardResult) -> None:
-            record_results(result, report, jrnl, ctx)
-            await flush_journal(jrnl)
-            if result.aborted is not None:
-                runner.stop(result.aborted)
+    async def done(shard: UploadShard, result: ShardResult) -> None:
+        items = {item.key: item for item in shard.items}
+        await record_results(
+            result, run, ctx, lambda r: _manifest_fields(items[r.key], r), uploaded="uploaded"
+        )
+        if result.aborted is not None:
+            runner.stop(result.aborted)
 
-        async def pending() -> AsyncIterator[UploadItem]:
-            async for entry in iter_files(tree):
-                item = _settle(entry, folder_ids, jrnl, report, ctx.progress)
+    async def pending() -> AsyncIterator[UploadItem]:
+        jrnl = run.journal
+        async for batch in iter_batches(tree):
+            entries: dict[str, JournalEntry] = {}
+            if jrnl is not None and jrnl.had_entries:
+                keys = [item.key for item in batch if item.kind == "file"]
+                entries = await anyio.to_thread.run_sync(jrnl.get_many, keys)
+            for entry in batch:
+                item = await _settle(entry, entries.get(entry.key), tree_upload, ctx)
                 if item is not None:
                     yield item
 
-        runner = ShardRunner(dclient, upload_shard, done, max_in_flight=options.in_flight(workers))
-        async with runner:
-            number = 0
-            batches = shard_stream(
-                pending(), lambda i: i.size, max_files=options.shard_files,
-                max_bytes=options.shard_bytes,
+    workers = len(dclient.scheduler_info()["workers"])
+    runner = ShardRunner(dclient, upload_shard, done, max_in_flight=options.in_flight(workers))
+    async with runner:
+        batches = shard_stream(
+            pending(), lambda i: i.size, max_files=options.shard_files,
+            max_bytes=options.shard_bytes,
+        )  # fmt: skip
+        number = 0
+        async for batch in batches:
+            if runner.aborted is not None:
+                break
+            number += 1
+            shard = UploadShard(
+                ctx.run_id, number, ctx.credentials, tree_upload.workspace_id,
+                os.fspath(tree.root), options.concurrency, ctx.budget, tuple(batch),
+                on_conflict, run.manifest is not None,
             )  # fmt: skip
-            async for batch in batches:
-                if runner.aborted is not None:
-                    break
-                number += 1
-                shard = UploadShard(
-                    ctx.run_id, number, credentials, workspace_id, os.fspath(root),
-                    options.concurrency, ctx.budget, tuple(batch), on_conflict,
-                )  # fmt: skip
-                await runner.submit(shard)
-        if hasattr(report, "rate_control"):
-            object.__setattr__(report, "rate_control", ctx.rate_summary())
-        if runner.aborted is not None:
-            _set_aborted(report, runner.aborted)
+            await runner.submit(shard)
+    if runner.aborted is not None and report.aborted is None:
+        report.aborted = runner.aborted
 
 
-def _settle(
+def _manifest_fields(item: UploadItem, result: FileResult) -> dict[str, Any]:
+    local_name = item.key.rpartition("/")[2]
+    return {
+        "remote_path": item.remote_path,
+        "renamed_from": local_name if item.name != local_name else None,
+    }
+
+
+async def _settle(
     entry: LocalFile,
-    folder_ids: dict[str, str],
-    jrnl: Journal | None,
-    report: TransferReport,
-    progress: Any,
+    done: JournalEntry | None,
+    tree_upload: _TreeUpload,
+    ctx: RunContext,
 ) -> UploadItem | None:
     """The item to send, or None when it is settled here (journal, skipped entries)."""
-    key = entry.key
+    key, run = entry.key, tree_upload.run
+    report = run.report
     if entry.kind != "file":
-        detail = getattr(entry, "error", None)
-        reason = _SKIPPED.get(entry.kind, "not uploaded") + (f": {detail}" if detail else "")
-        report.failures.append(TransferFailure(key, SkippedEntryError(reason)))
-        progress.local(key, None, "failed")
+        detail = f": {entry.error}" if entry.error else ""
+        error: Exception = SkippedEntryError(_SKIPPED.get(entry.kind, "not uploaded") + detail)
+        await settled(run, ctx, key, None, error, remote_path=None)
         return None
-    done = jrnl.get(key) if jrnl is not None else None
     if done is not None and done.state == "done" and done.size == entry.size:
-        report.skipped += 1
-        progress.local(key, entry.size, "skipped")
+        await settled(run, ctx, key, entry.size, None, remote_path=None)
         return None
-    folder_id = folder_ids.get(entry.rel_dir)
-    if folder_id is None:
+    if entry.rel_dir not in tree_upload.folder_ids:
         error = TransferError(f"folder {entry.rel_dir!r} could not be created")
-        report.failures.append(TransferFailure(key, error))
-        if jrnl is not None:
-            jrnl.failed(key, f"{type(error).__name__}: {error}")
-        progress.local(key, entry.size, "failed")
+        await settled(run, ctx, key, entry.size, error, remote_path=None, journal=True)
         return None
-    try:
-        name = local_to_remote(entry.name)
-    except TransferError as exc:
-        report.failures.append(TransferFailure(key, exc))
-        progress.local(key, entry.size, "failed")
-        return None
-    return UploadItem(key, os.fspath(entry.path), folder_id, name, entry.size)
-
-
-def _set_aborted(report: TransferReport, reason: str) -> None:
-    if hasattr(report, "aborted"):
-        object.__setattr__(report, "aborted", reason)
+    folder_id = tree_upload.folder_ids[entry.rel_dir]
+    name = local_to_remote(entry.name)
+    remote_path = tree_upload._remote_path(entry.rel_dir, name)
+    if name != entry.name:
+        report.renamed.append((key, remote_path))
+    if folder_id is None:  # only in a dry run, which does not come here
+        raise TransferError(f"folder {entry.rel_dir!r} has no id")
+    return UploadItem(key, os.fspath(entry.path), folder_id, name, entry.size, remote_path)

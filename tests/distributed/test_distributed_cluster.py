@@ -426,3 +426,44 @@ async def test_a_shard_dask_gave_up_on_is_submitted_again(tmp_path: Path) -> Non
         )
     numbers = Counter(k.split("-")[2] for k in set(keys) if k.startswith("intralinks-shard-"))
     assert any(n > 1 for n in numbers.values()), numbers  # one shard ran under a second key
+
+
+async def test_names_and_manifest_match_a_single_process_run(
+    tmp_path: Path, emulator_server: tuple[Any, str], two_workers: Any
+) -> None:
+    from intralinks_async.transfers.manifest import read_manifest
+
+    app, url = emulator_server
+    src = tmp_path / "room"
+    (src / 'Q3 "draft"').mkdir(parents=True)
+    (src / 'Q3 "draft"' / "a:b?.txt").write_bytes(b"odd name")
+    (src / 'Q3 "draft"' / "plain.txt").write_bytes(b"plain")
+    (src / "top.bin").write_bytes(os.urandom(2000))
+    async with connect(url) as client:
+        ws_single = await new_workspace(client, "Single")
+        ws_dask = await new_workspace(client, "Dask")
+        single = await client.transfers.upload_tree(src, ws_single, manifest=tmp_path / "s.jsonl")
+    sharded = await dd.upload_tree(
+        src, ws_dask, dask=two_workers, manifest=tmp_path / "d.jsonl", shard_files=1, **creds(url)
+    )
+    assert sharded.ok and sharded.succeeded == single.succeeded == 3
+    assert sorted(sharded.renamed) == sorted(single.renamed) and sharded.renamed
+
+    def rows(path: Path) -> list[tuple[Any, ...]]:
+        records = list(read_manifest(path))
+        return sorted(
+            (r.local_path, r.remote_path, r.result, r.size, r.sha256, r.server_hash, r.renamed_from)
+            for r in records
+        )
+
+    assert rows(tmp_path / "d.jsonl") == rows(tmp_path / "s.jsonl")
+    assert all(r[4] for r in rows(tmp_path / "d.jsonl"))  # SHA-256 computed on the workers
+
+    mirror = tmp_path / "mirror"
+    down = await dd.download_tree(
+        ws_dask, mirror, dask=two_workers, manifest=tmp_path / "m.jsonl", **creds(url)
+    )
+    assert down.ok and down.succeeded == 3
+    assert tree_hashes(mirror / "room") == tree_hashes(src)  # names back exactly
+    results = {r.local_path: r.result for r in read_manifest(tmp_path / "m.jsonl")}
+    assert results == {f"room/{key}": "downloaded" for key in tree_hashes(src)}
