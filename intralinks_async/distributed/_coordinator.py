@@ -66,8 +66,9 @@ class ShardRunner:
         tb: TracebackType | None,
     ) -> bool | None:
         try:
-            if exc is not None:
-                await self._cancel_all()
+            if exc is not None:  # stopped (Ctrl-C, an error): nothing more runs for us
+                with anyio.CancelScope(shield=True):
+                    await self._cancel_all()
             return bool(await self._group.__aexit__(exc_type, exc, tb))
         finally:
             if self._futures:
@@ -97,13 +98,11 @@ class ShardRunner:
 
     async def _watch(self, shard: Any, token: object) -> None:
         try:
-            result = await self._run(shard)
-            if result is not None:
-                await self.on_result(shard, result)
+            await self.on_result(shard, await self._run(shard))
         finally:
             self._limiter.release_on_behalf_of(token)
 
-    async def _run(self, shard: Any) -> ShardResult | None:
+    async def _run(self, shard: Any) -> ShardResult:
         error: BaseException | None = None
         for _ in range(1 + RESUBMISSIONS):
             future = self.client.submit(
