@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from intralinks_async.errors import BadRequestError
+from intralinks_async.models import Folder
 from intralinks_async.transfers.manifest import read_manifest
 from intralinks_async.transfers.names import REMOTE_FORBIDDEN
 
@@ -42,6 +44,10 @@ async def test_names_round_trip_exactly_through_the_emulator(tmp_path: Path) -> 
     with served() as (app, url):
         async with connect(url) as client:
             ws = await new_workspace(client)
+            # The emulator refuses what the service forbids, as the service does...
+            with pytest.raises(BadRequestError):
+                await client.folders.create(ws, body=Folder(name="Q3: Board"))
+            # ...and the SDK maps it on the way up.
             up = await client.transfers.upload_tree(src, ws)
             assert up.ok, up.failures
             stored = [d["name"] for d in remote_documents(app, ws)]

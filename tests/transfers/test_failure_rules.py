@@ -223,3 +223,21 @@ async def test_walk_reports_unreadable_and_special_entries_and_uploads_the_rest(
     assert all(isinstance(failed[p].error, SkippedEntryError) for p in ("link.txt", "pipe", "sock"))
     assert isinstance(failed["unreadable.txt"].error, PermissionError)
     assert report.succeeded == 2 and report.aborted is None
+
+
+async def test_fresh_tree_upload_lists_no_folder_it_created(tmp_path: Path) -> None:
+    src = tmp_path / "room"
+    for d in range(5):
+        (src / f"d{d}").mkdir(parents=True)
+        for i in range(10):
+            (src / f"d{d}" / f"f{i}.txt").write_bytes(b"%d" % i)
+    with served() as (app, url):
+        async with connect(url) as client:
+            ws = await new_workspace(client)
+            emu = app.state.emulator
+            first = await client.transfers.upload_tree(src, ws, concurrency=8)
+            assert first.ok and first.succeeded == 50
+            # Every folder was just created by the run: empty, nothing to look up.
+            assert emu.requests["listDocuments"] == 0
+            again = await client.transfers.upload_tree(src, ws, concurrency=8)
+            assert again.skipped == 50 and emu.requests["listDocuments"] == 5  # folders with files
