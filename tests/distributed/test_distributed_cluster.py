@@ -467,3 +467,28 @@ async def test_names_and_manifest_match_a_single_process_run(
     assert tree_hashes(mirror / "room") == tree_hashes(src)  # names back exactly
     results = {r.local_path: r.result for r in read_manifest(tmp_path / "m.jsonl")}
     assert results == {f"room/{key}": "downloaded" for key in tree_hashes(src)}
+
+
+async def test_a_single_process_journal_is_resumed_by_a_distributed_run(
+    tmp_path: Path, emulator_server: tuple[Any, str], two_workers: Any
+) -> None:
+    app, url = emulator_server
+    src = tmp_path / "room"
+    build_tree(src, 20, big=0)
+    journal = tmp_path / "j.db"
+    async with connect(url) as client:
+        ws = await new_workspace(client)
+        first = await client.transfers.upload_tree(src, ws, journal=journal)
+    assert first.succeeded == 20
+    requests = Counter(app.state.emulator.requests)
+    again = await dd.upload_tree(src, ws, dask=two_workers, journal=journal, **creds(url))
+    assert (again.succeeded, again.skipped) == (0, 20)
+    new = Counter(app.state.emulator.requests) - requests
+    assert new["uploadDocument"] == 0 and new["listDocuments"] == 0
+    mirror = tmp_path / "mirror"
+    down_journal = tmp_path / "d.db"
+    down = await dd.download_tree(ws, mirror, dask=two_workers, journal=down_journal, **creds(url))
+    assert down.succeeded == 20
+    async with connect(url) as client:
+        back = await client.transfers.download_tree(ws, mirror, journal=down_journal)
+    assert (back.succeeded, back.skipped) == (0, 20)
