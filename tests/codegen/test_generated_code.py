@@ -123,7 +123,7 @@ def test_public_models_are_readable() -> None:
     ]:
         assert name in exported
         assert getattr(public_models, name).__name__ == name
-    assert not [n for n in exported if re.search(r"Response\d*$|Body\w+|PermissionPermission", n)]
+    assert not [n for n in exported if re.search(r"\wResponse\d*$|Body\w+|PermissionPermission", n)]
     assert public_models.Workspace(name="Falcon", type="ATC").to_dict() == {
         "name": "Falcon",
         "type": "ATC",

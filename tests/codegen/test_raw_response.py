@@ -9,10 +9,16 @@ import httpx
 import pytest
 
 from intralinks_async import IntralinksClient, RetryPolicy
-from intralinks_async._core.types import DownloadStream, Response
 from intralinks_async._generated.api import Resources
 from intralinks_async.errors import APIStatusError, NotFoundError
-from intralinks_async.models import File, Folder, UploadDocumentBody, Workspace
+from intralinks_async.models import (
+    DownloadStream,
+    File,
+    Folder,
+    Response,
+    UploadDocumentBody,
+    Workspace,
+)
 from intralinks_async.pagination import AsyncPaginator
 from intralinks_async.testing import create_app
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import assert_type
 
 from intralinks_async import IntralinksClient
-from intralinks_async.models import Document, Folder, Group, User, Workspace
+from intralinks_async.models import (
+    Document,
+    DownloadStream,
+    Folder,
+    Group,
+    Response,
+    User,
+    Workspace,
+)
 
 
 async def contract() -> None:
@@ -55,3 +63,19 @@ async def contract() -> None:
         await client.groups.delete(ws.id, g.id)
         await client.folders.delete(ws.id, f.id)
         await client.workspaces.delete(ws.id)
+
+
+async def raw_responses(client: IntralinksClient, ws: Workspace) -> None:
+    """with_raw_response and with_options, typed as the plain methods are."""
+    raw = await client.workspaces.with_raw_response.get(ws.id)
+    assert_type(raw, Response[Workspace])
+    assert_type(raw.parse(), Workspace)
+    assert_type(raw.status_code, int)
+    page = await client.with_options(max_retries=0).folders.with_raw_response.list(ws.id)
+    assert_type(page.parse(), list[Folder])
+    listed = await client.workspaces.with_raw_response.list(offset=0, limit=10)
+    assert_type(listed.parsed, list[Workspace])
+    async with client.documents.with_raw_response.download(ws.id, "d1") as stream:
+        assert_type(stream, DownloadStream)
+        async for chunk in stream.parse():
+            assert_type(chunk, bytes)

@@ -17,3 +17,9 @@ async def wrong(client: IntralinksClient, folder: Folder) -> None:
     await client.folders.get("ws", folder)  # error
     await client.folders.create(folder.id, body=folder.name)  # error
     await list_folders.asyncio(None, client=client)  # error
+
+
+async def wrong_raw(client: IntralinksClient) -> None:
+    """Raw twins keep the plain methods' parameter types."""
+    await client.workspaces.with_raw_response.get(7)  # error
+    await client.workspaces.with_raw_response.list(page_size=10)  # error
