@@ -1,14 +1,20 @@
 """Retry policy: which failures are retried, and how long to wait between attempts.
 
-Rules (see DESIGN.md, "Retries"):
+Rules (the client's pipeline applies them; it is their only owner):
 
-* statuses 408, 429, 500, 502, 503, 504 and transport errors (connection failures,
-  timeouts, dropped connections) are retried;
-* only idempotent methods are retried by default; a non-idempotent request (POST) is
-  retried only when it provably never reached the server (the connection could not be
-  established), because a POST whose response was lost may already have taken effect
-  (an upload would be duplicated);
-* a request whose body is a one-shot async iterable is never re-sent;
+* 429 and 503 answers are retried for every method, POST included, whenever the body can
+  be sent again (bytes, or a body factory): the server said it did not process the request.
+  Waits after a 429 (throttling) do not use up ``max_retries``; only ``total_timeout``
+  bounds them;
+* other retryable statuses (408, 500, 502, 504) and timeouts after the request was sent are
+  retried for idempotent methods only;
+* a connection that could not be established (the request never left) is retried for every
+  method; a connection that broke after the body began to leave is retried for idempotent
+  methods, while a non-idempotent request raises
+  ``APIConnectionError(outcome_unknown=True)`` (it may or may not have taken effect);
+* name-resolution and TLS certificate-verification failures are raised at once: no retry
+  can fix them;
+* a request whose body is a one-shot async iterable is never re-sent once it started;
 * waits grow exponentially with jitter up to a cap; ``Retry-After`` (seconds or an HTTP
   date) is honoured up to ``retry_after_cap``; all attempts share one overall deadline.
 """
@@ -16,8 +22,10 @@ Rules (see DESIGN.md, "Retries"):
 from __future__ import annotations
 
 import random
+import socket
+import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 
@@ -25,8 +33,10 @@ from intralinks_async.errors import parse_retry_after
 
 __all__ = [
     "IDEMPOTENT_METHODS",
+    "NOT_PROCESSED_STATUSES",
     "RETRY_STATUSES",
     "RetryPolicy",
+    "fatal_connect_error",
     "never_sent",
     "parse_retry_after",
 ]
@@ -44,11 +54,40 @@ _NEVER_SENT: tuple[type[Exception], ...] = (
     httpx.UnsupportedProtocol,
 )
 _NOT_RETRYABLE: tuple[type[Exception], ...] = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+#: Statuses by which the server says it did not process the request (retried for any method).
+NOT_PROCESSED_STATUSES: frozenset[int] = frozenset({429, 503})
 
 
 def never_sent(exc: BaseException) -> bool:
     """True when ``exc`` proves the request never reached the server."""
     return isinstance(exc, _NEVER_SENT)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen) and len(seen) < 16:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def fatal_connect_error(exc: BaseException) -> bool:
+    """True for failures no retry can fix: name resolution, TLS certificate verification.
+
+    Recognised in the cause chain: ``socket.gaierror`` (both transports),
+    ``ssl.SSLCertVerificationError``, and aiohttp's DNS / certificate connector errors.
+    """
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror | ssl.SSLCertVerificationError):
+            return True
+        name = type(cause).__name__
+        if name in ("ClientConnectorDNSError", "ClientConnectorCertificateError"):
+            return True
+        inner = getattr(cause, "os_error", None) or getattr(cause, "certificate_error", None)
+        if isinstance(inner, socket.gaierror | ssl.SSLCertVerificationError):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +102,11 @@ class RetryPolicy:
     ``total_timeout`` bounds all attempts and waits together (None = no deadline); a wait
     that would cross it is not taken, and an attempt whose per-request timeouts would let
     it stall past it is cut off there with ``APITimeoutError`` -- except one sending a
-    streamed body (an upload, which may rightly take longer), bounded by those timeouts. ``non_idempotent_statuses`` opts non-idempotent
-    methods into status retries (e.g. ``{429}`` when the server guarantees a
-    rate-limited request was not processed); it is empty by default.
+    streamed body (an upload, which may rightly take longer), bounded by those timeouts.
+    ``non_idempotent_statuses`` are the statuses retried for non-idempotent methods too
+    (default ``{429, 503}``: the server did not process the request). A 429 retry does not
+    count against ``max_retries``: sustained throttling slows a call down, and only
+    ``total_timeout`` ends it.
     """
 
     max_retries: int = 3
@@ -76,7 +117,7 @@ class RetryPolicy:
     total_timeout: float | None = 300.0
     retry_statuses: frozenset[int] = RETRY_STATUSES
     idempotent_methods: frozenset[str] = IDEMPOTENT_METHODS
-    non_idempotent_statuses: frozenset[int] = field(default_factory=frozenset)
+    non_idempotent_statuses: frozenset[int] = NOT_PROCESSED_STATUSES
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -119,5 +160,5 @@ class RetryPolicy:
         if isinstance(exc, _NOT_RETRYABLE) or not isinstance(exc, httpx.TransportError):
             return False
         if never_sent(exc):
-            return True
+            return not fatal_connect_error(exc)
         return replayable and method in self.idempotent_methods

@@ -392,6 +392,9 @@ class OAuth2Auth(httpx.Auth):
         self._lock: anyio.Lock | None = None
         self._flights = 0  # refresh attempts started (under the lock)
         self._flight_error: tuple[Exception, TracebackType | None] | None = None
+        # The token endpoint refused these credentials (invalid_client / invalid_grant):
+        # every later refresh fails at once with this error instead of asking again.
+        self._refused: AuthenticationError | None = None
         self._sender: TokenSender | None = None
         self.token_requests = 0  # token endpoint calls made (for diagnostics and tests)
         if grant == _STATIC:
@@ -491,9 +494,22 @@ class OAuth2Auth(httpx.Auth):
             return self.refresh_window
         return min(self.refresh_window, token.lifetime * self.refresh_window_fraction)
 
+    @property
+    def refused(self) -> AuthenticationError | None:
+        """The token endpoint's refusal of these credentials, once it happened.
+
+        After ``invalid_client`` / ``invalid_grant`` (or ``unauthorized_client``) no
+        further token request is made: every call that needs a new token raises this
+        error at once (a migration stops instead of failing file by file, and an account
+        is not locked out by a request storm). Cleared when a valid token is obtained
+        otherwise (``exchange_code``, or another process's token adopted from the store).
+        """
+        return self._refused
+
     def _set_token(self, token: TokenSet) -> None:
         register_secret(token.access_token, token.refresh_token)  # masked in errors and logs
         self._token = token
+        self._refused = None
         if token.expires_at is None:
             self._refresh_at = float("inf")
         else:
@@ -566,6 +582,11 @@ class OAuth2Auth(httpx.Auth):
                 and (current.expires_in(now) or 0) > 0
             ):
                 return current.access_token  # recent refresh failed; keep the valid token
+            refused = self._refused
+            if refused is not None:
+                if not force and current is not None and (current.expires_in(now) or 0) > 1.0:
+                    return current.access_token  # still valid: use it until it expires
+                raise refused.with_traceback(None)
             failure = self._flight_error
             if failure is not None and self._flights != flights_seen:
                 # The refresh this task queued behind failed: share its outcome rather
@@ -578,6 +599,14 @@ class OAuth2Auth(httpx.Auth):
                 return await self._refresh_locked(current, stale, force, now)
             except Exception as exc:
                 self._flight_error = (exc, exc.__traceback__)
+                if _refuses_credentials(exc):
+                    assert isinstance(exc, AuthenticationError)
+                    self._refused = exc
+                    logger.warning(
+                        "the token endpoint refused the credentials (%s): no further token "
+                        "requests will be made",
+                        exc.code,
+                    )
                 raise
 
     async def _refresh_locked(
@@ -783,6 +812,17 @@ class OAuth2Auth(httpx.Auth):
                 await response.aclose()
                 request.headers["Authorization"] = f"Bearer {replacement}"
                 yield request
+
+
+#: OAuth error codes by which the token endpoint refuses the credentials themselves: asking
+#: again cannot succeed (RFC 6749 section 5.2).
+REFUSAL_CODES = frozenset({"invalid_client", "invalid_grant", "unauthorized_client"})
+
+
+def _refuses_credentials(exc: BaseException) -> bool:
+    if not isinstance(exc, AuthenticationError):
+        return False
+    return any((text or "").strip().lower() in REFUSAL_CODES for text in (exc.code, exc.message))
 
 
 def _token_error(response: httpx.Response) -> APIStatusError:

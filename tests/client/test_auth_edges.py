@@ -41,10 +41,30 @@ async def test_a_failed_refresh_is_shared_by_every_waiter_not_repeated() -> None
             tg.start_soon(call)
     assert len(errors) == 50
     assert calls == 1  # not 50 sequential attempts (an account lock-out in the making)
-    # The failure is not sticky: a later call tries again.
+    # invalid_client is latched: a later call fails at once, asking nobody.
     with pytest.raises(AuthenticationError):
         await auth.get_token()
-    assert calls == 2
+    assert calls == 1 and auth.refused is not None
+
+
+async def test_a_transient_token_failure_is_not_latched() -> None:
+    auth = OAuth2Auth.client_credentials("cid", "secret")
+    answers = [
+        _response(400, {"error": "temporarily_unavailable"}),
+        _response(200, {"access_token": "a", "expires_in": 3600}),
+    ]
+    calls = 0
+
+    async def sender(path: str, form: dict[str, str]) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return answers.pop(0)
+
+    auth.bind(sender)
+    with pytest.raises(AuthenticationError):
+        await auth.get_token()
+    assert auth.refused is None
+    assert await auth.get_token() == "a" and calls == 2
 
 
 class RotatingServer:

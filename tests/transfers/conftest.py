@@ -32,9 +32,10 @@ def served(**options: Any) -> Iterator[tuple[Any, str]]:
 
 @asynccontextmanager
 async def connect(url: str) -> AsyncIterator[IntralinksClient]:
-    """A client for the emulator at ``url`` with quick retries."""
+    """A client for the emulator at ``url`` with quick retries (and a short outage
+    patience: tests of persistent faults end in seconds)."""
     async with IntralinksClient(
-        url, client_id="demo", client_secret="demo-secret", retry=FAST_RETRY
+        url, client_id="demo", client_secret="demo-secret", retry=FAST_RETRY, outage_patience=2.0
     ) as client:
         yield client
 
