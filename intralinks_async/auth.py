@@ -602,7 +602,7 @@ class OAuth2Auth(httpx.Auth):
                 if _refuses_credentials(exc):
                     assert isinstance(exc, AuthenticationError)
                     self._refused = exc
-                    logger.warning(
+                    logger.debug(
                         "the token endpoint refused the credentials (%s): no further token "
                         "requests will be made",
                         exc.code,

@@ -2,8 +2,8 @@
 each retrying on its own.
 
 Closed (normal): one attribute test per request. After ``threshold`` consecutive failed
-attempts (5xx answers, connection failures, timeouts) with no success in between, the
-circuit opens: new attempts wait on it, and one of them at a time is let through as a
+attempts (5xx answers, connection failures, timeouts) with no success in between, made by
+more than one call, the circuit opens: new attempts wait on it, and one of them at a time is let through as a
 probe, at growing intervals (``probe_interval`` x ``probe_factor`` per failed probe, up
 to ``probe_cap``). The first success closes the circuit and releases every waiter; a blip
 of a few seconds is ridden out with no failed call. When the outage has lasted
@@ -69,6 +69,8 @@ class Circuit:
         self._probing = False
         self._changed: anyio.Event | None = None
         self._failed_ops: set[str] = set()  # operations that failed during this run
+        self._first_caller = 0  # the call behind the run's first failure
+        self._callers = 0  # distinct calls behind the run (1, or 2 meaning "several")
 
     # -- outcomes (hot path: one test when closed) -------------------------------------------
 
@@ -81,13 +83,21 @@ class Circuit:
             if self.open:
                 self._close()
 
-    def failure(self, probe: bool = False, operation: str | None = None) -> None:
-        """An attempt failed like an outage would make it fail (5xx, connection failure)."""
+    def failure(self, probe: bool = False, operation: str | None = None, caller: int = 0) -> None:
+        """An attempt failed like an outage would make it fail (5xx, connection failure).
+
+        ``caller`` identifies the call: one call failing alone is its own retry budget's
+        business, so the circuit opens only when the run spans several calls.
+        """
         now = self.clock()
         if not self.failures:
             self._since = now
             self._since_wall = time.time()
             self._failed_ops.clear()
+            self._first_caller = caller
+            self._callers = 1
+        elif caller != self._first_caller:
+            self._callers = 2
         self.failures += 1
         if operation is not None and len(self._failed_ops) < 256:
             self._failed_ops.add(operation)
@@ -96,7 +106,7 @@ class Circuit:
             self._interval = min(self._interval * self.probe_factor, self.probe_cap)
             self._next_probe = now + self._interval
             self._notify()
-        elif not self.open and self.failures >= self.threshold:
+        elif not self.open and self.failures >= self.threshold and self._callers > 1:
             self._open(now)
 
     def exhausted(self) -> bool:

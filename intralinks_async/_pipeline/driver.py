@@ -260,7 +260,7 @@ class Pipeline:
         )
         probe, call.probe = call.probe, False
         if call.gated and not fatal:
-            self.circuit.failure(probe, call.operation)
+            self.circuit.failure(probe, call.operation, id(call))
             if self.circuit.exhausted():
                 raise _with_attempts(self.circuit.unavailable(call.operation), call.attempts)
         delay: float | None = None
@@ -313,7 +313,7 @@ class Pipeline:
             else:
                 self.rate.on_answer(sent_at)
             if status >= 500:
-                self.circuit.failure(probe, call.operation)
+                self.circuit.failure(probe, call.operation, id(call))
                 if self.circuit.exhausted():
                     await response.aclose()
                     error = self.circuit.unavailable(call.operation)

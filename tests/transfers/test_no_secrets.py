@@ -56,7 +56,8 @@ async def test_failed_transfers_leak_no_secret(
     finally:
         emu.close()
     assert seen, "the recording wrapper saw no bearer token"
-    assert up.failed == 3 and down.failed == 1
+    # Every upload fails: item by item, or (the outage circuit) the run stops early.
+    assert (up.failed == 3 or up.aborted) and (down.failed == 1 or down.aborted)
     for report in (up, down):
         texts.append(json.dumps(report.to_dict()))
         texts.append(repr(report))
