@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import anyio
 import httpx
 
+from intralinks_async._response import read_response
 from intralinks_async._transport import AiohttpTransport
 
 __all__ = ["AttemptSender", "DeadlineExceeded", "RequestHook", "ResponseHook"]
@@ -112,7 +113,7 @@ class AttemptSender:
             response = await self._send_once(transport, request)
         if not stream:
             try:
-                await response.aread()
+                await read_response(response)  # bounded by max_response_bytes
             except BaseException:
                 await response.aclose()
                 raise
@@ -143,7 +144,7 @@ class AttemptSender:
             while True:
                 response = await self._send_once(transport, outgoing)
                 if auth.requires_response_body:
-                    await response.aread()
+                    await read_response(response)
                 try:
                     outgoing = await flow.asend(response)
                 except StopAsyncIteration:

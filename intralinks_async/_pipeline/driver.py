@@ -37,6 +37,7 @@ from intralinks_async._pipeline.failures import (
 )
 from intralinks_async._pipeline.hooks import AttemptHook, AttemptRecord, emit
 from intralinks_async._pipeline.rate import RateController
+from intralinks_async._response import OPERATION_EXTENSION
 from intralinks_async._retry import RetryPolicy, fatal_connect_error
 from intralinks_async.auth import OAuth2Auth
 from intralinks_async.errors import APITimeoutError, ServiceUnavailableError, redact_url
@@ -45,8 +46,6 @@ __all__ = ["ATTEMPTS_EXTENSION", "OPERATION_EXTENSION", "Call", "Pipeline", "Pip
 
 #: ``response.extensions`` key: how many times the request was sent.
 ATTEMPTS_EXTENSION: Final = "intralinks_attempts"
-#: ``request.extensions`` key: the operationId of the call (for hooks and transports).
-OPERATION_EXTENSION: Final = "intralinks_operation"
 _DEBUG: Final = 10  # logging.DEBUG
 
 
