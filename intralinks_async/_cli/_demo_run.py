@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+import httpx
 
 from intralinks_async._cli._common import rate_control_state
 from intralinks_async._client import IntralinksClient
@@ -132,6 +133,8 @@ class DemoResult:
     rate_control: dict[str, Any] | None = None
     #: The emulator's rate limit (requests/s), None when unthrottled.
     rate_limit: float | None = None
+    #: The emulator's own counters (``/_emulator/stats``): requests, 429s, duplicates.
+    server: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -140,6 +143,7 @@ class DemoResult:
             not self.problems
             and self.identical == self.files
             and self.server_documents == self.files
+            and not self.server.get("duplicates")
             and self.upload.ok
             and self.download.ok
         )
@@ -159,7 +163,19 @@ class DemoResult:
             "workdir": self.workdir,
             "rate_limit": self.rate_limit,
             "rate_control": self.rate_control,
+            "server": self.server,
         }
+
+
+async def _server_stats(url: str) -> dict[str, Any]:
+    """The emulator's counters: total requests, 429s it answered, duplicates."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        stats: dict[str, Any] = (await http.get("/_emulator/stats")).raise_for_status().json()
+    return {
+        "total_requests": stats.get("total_requests"),
+        "throttled": stats.get("throttled"),
+        "duplicates": stats.get("duplicates", []),
+    }
 
 
 async def run_demo(
@@ -220,6 +236,7 @@ async def run_demo(
                     progress=download_progress,
                 )
                 learned = rate_control_state(client)
+            server = await _server_stats(url)
         identical, problems = await anyio.to_thread.run_sync(
             verify_mirror, expected, mirror / source.name
         )
@@ -235,6 +252,7 @@ async def run_demo(
             workdir=str(base),
             rate_control=learned,
             rate_limit=rate_limit,
+            server=server,
         )
     finally:
         if not keep:

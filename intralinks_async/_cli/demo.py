@@ -13,7 +13,10 @@ from typing import Any
 from intralinks_async._cli._common import add_output, print_json, rate_control_state, wants_ui
 from intralinks_async._cli._demo_run import DemoResult, run_demo
 
-__all__ = ["register"]
+__all__ = ["DEFAULT_RATE_LIMIT", "register"]
+
+#: The demo's emulator throttles like a tenant: beyond this many requests/s it answers 429.
+DEFAULT_RATE_LIMIT = 100.0
 
 
 def register(subparsers: Any) -> None:
@@ -37,8 +40,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--rate-limit",
         type=float,
-        default=None,
-        help="requests/s the emulator allows before answering 429 (default: unthrottled)",
+        default=DEFAULT_RATE_LIMIT,
+        help="requests/s the emulator allows before answering 429 "
+        f"(default {DEFAULT_RATE_LIMIT:g}; 0: unthrottled)",
     )
     parser.add_argument("--concurrency", type=int, default=16, help="files in flight (default 16)")
     parser.add_argument("--seed", type=int, default=2026, help="data and fault seed")
@@ -56,7 +60,7 @@ async def run(args: argparse.Namespace) -> int:
         result = await run_demo(
             files=args.files,
             fault_rate=args.fault_rate,
-            rate_limit=args.rate_limit,
+            rate_limit=args.rate_limit or None,
             concurrency=args.concurrency,
             seed=args.seed,
             keep=args.keep,
@@ -86,7 +90,7 @@ class _Display:
         err.print(
             f"[bold]intralinks-async demo[/]: {args.files} files, fault rate "
             f"{args.fault_rate:.0%}, rate limit "
-            f"{'none' if args.rate_limit is None else f'{args.rate_limit:g} req/s'}, "
+            f"{f'{args.rate_limit:g} req/s' if args.rate_limit else 'none'}, "
             f"concurrency {args.concurrency}"
         )
         self._bars = {
@@ -139,7 +143,13 @@ class _Display:
         table.add_row("failures", str(result.upload.failed + result.download.failed))
         limit = "none" if result.rate_limit is None else f"{result.rate_limit:g} req/s"
         table.add_row("emulator rate limit", limit)
-        table.add_row("rate learned", ui.rate_text(result.rate_control) or "n/a")
+        server = result.server
+        table.add_row(
+            "emulator answered",
+            f"{server.get('total_requests', '?')} requests, {server.get('throttled', '?')} with 429",
+        )
+        table.add_row("duplicates on server", str(len(server.get("duplicates", []))))
+        table.add_row("rate the client learned", ui.rate_text(result.rate_control) or "n/a")
         table.add_row("total elapsed", f"{result.elapsed:.1f} s")
         table.add_row("result", "[green]OK[/]" if result.ok else "[red]FAILED[/]")
         out.print(table)
