@@ -109,6 +109,27 @@ def test_demo_small_json() -> None:
     summary = json.loads(proc.stdout)
     assert summary["ok"] is True
     assert summary["identical"] == summary["files"] == summary["server_documents"] == 40
+    assert summary["rate_limit"] == 100  # throttled by default
+    assert summary["server"]["duplicates"] == []
+    assert summary["server"]["total_requests"] >= 80
+    assert "rate_control" in summary
+
+
+def test_demo_summary_shows_throttling(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "intralinks_async", "demo", "--files", "30", "--rate-limit", "20",
+         "--fault-rate", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "30/30" in out and "20 req/s" in out and "OK" in out
+    line = next(line for line in out.splitlines() if "emulator answered" in line)
+    throttled = int(line.split(" with 429")[0].rsplit(",", 1)[1])
+    assert throttled > 0  # ~100 requests at concurrency 16 do not fit in a 20 req/s bucket
+    assert "rate the client learned" in out
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
