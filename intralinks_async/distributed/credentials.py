@@ -45,6 +45,7 @@ _NOT_OPTIONS = frozenset(
         "authorize_url",
         "transport",
         "event_hooks",
+        "on_attempt",
     }
 )
 

@@ -492,3 +492,26 @@ async def test_a_single_process_journal_is_resumed_by_a_distributed_run(
     async with connect(url) as client:
         back = await client.transfers.download_tree(ws, mirror, journal=down_journal)
     assert (back.succeeded, back.skipped) == (0, 20)
+
+
+async def test_workers_throttled_by_the_server_still_land_everything_once(
+    tmp_path: Path, two_workers: Any
+) -> None:
+    """Every worker's client paces itself on the server's 429s; their states are summed."""
+    src = tmp_path / "room"
+    build_tree(src, 40, big=0)
+    with served(rate_limit=15.0, clients={CLIENT_ID: SECRET}) as (app, url):
+        async with connect_as(url) as client:
+            ws = await new_workspace(client)
+        report = await dd.upload_tree(
+            src, ws, dask=two_workers, shard_files=5, concurrency=4, **creds(url)
+        )
+        assert report.ok, report.to_dict()
+        _assert_landed_once(app, ws, src)
+        throttled = app.state.emulator.rate_limiter.throttled
+    assert throttled > 0  # the server did push back
+    state = report.rate_control
+    assert state is not None and set(state["workers"]) <= set(
+        two_workers.scheduler_info()["workers"]
+    )
+    assert state["throttled"] >= 1 and state["requests"] >= 40
