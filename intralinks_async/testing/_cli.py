@@ -31,104 +31,56 @@ def add_parser(subparsers: Any) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The emulator's options (``--port``, ``--data-dir``, rate limit, outage, ...)."""
-    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="where the data room is kept across restarts (default: a temporary directory, "
-        "removed on exit)",
-    )
-    parser.add_argument(
-        "--token-ttl", type=float, default=3600, help="access token lifetime, seconds"
-    )
-    parser.add_argument(
-        "--fault-rate",
-        type=float,
-        default=0.0,
-        help="share of API requests answered with a fault (0..1)",
-    )
-    parser.add_argument(
-        "--fault-seed", type=int, default=None, help="seed for deterministic faults"
-    )
-    parser.add_argument(
-        "--retry-after",
-        type=_retry_after,
-        default=1,
-        metavar="SECONDS|auto",
-        help="Retry-After on 429s (rate limit and injected faults; default 1); auto: the "
-        "rate limit sends the time until its next token",
-    )
-    parser.add_argument(
-        "--rate-limit",
-        type=float,
-        default=None,
-        metavar="REQ_PER_S",
-        help="token bucket in front of the API (not /oauth/*): 429 + Retry-After beyond it",
-    )
-    parser.add_argument(
-        "--burst",
-        type=float,
-        default=None,
-        help="token bucket size for --rate-limit (default: one second's worth)",
-    )
-    parser.add_argument(
-        "--outage-for",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="fail API requests for this long (nothing is processed meanwhile)",
-    )
-    parser.add_argument(
-        "--outage-after",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="start the outage this long after the first API request (default 0)",
-    )
-    parser.add_argument(
-        "--outage-kind",
-        choices=("503", "drop"),
-        default="503",
-        help="503: an HTML gateway page; drop: the connection is closed unanswered",
-    )
-    parser.add_argument(
-        "--outage-retry-after",
-        type=int,
-        default=None,
-        metavar="SECONDS",
-        help="Retry-After on the outage's 503s (default: none)",
-    )
-    parser.add_argument(
-        "--outage-operations",
-        default=None,
-        metavar="OP[,OP...]",
-        help="limit the outage to these operationIds (default: all)",
-    )
-    parser.add_argument(
-        "--latency", type=float, default=0.0, help="seconds added to every API request"
-    )
-    parser.add_argument(
-        "--max-page-size",
-        type=int,
-        default=None,
-        help="cap listWorkspaces' limit silently, as real APIs do (default: no cap)",
-    )
-    parser.add_argument(
-        "--no-ranges", action="store_true", help="ignore Range headers on downloads"
-    )
-    parser.add_argument(
-        "--client",
-        action="append",
-        default=[],
-        metavar="ID:SECRET",
-        help="accepted OAuth client (repeatable; default demo:demo-secret)",
-    )
-    parser.add_argument(
-        "--allow-remote", action="store_true", help="allow binding a non-loopback address"
-    )
-    parser.add_argument("--log-level", default="info", help="uvicorn log level")
+    _add_server_arguments(parser)
+    _add_behaviour_arguments(parser.add_argument_group("behaviour"))
+    _add_throttling_arguments(parser.add_argument_group("throttling and outages"))
     parser.set_defaults(handler=run)
+
+
+def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    add("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
+    add("--data-dir", default=None,
+        help="where the data room is kept across restarts (default: a temporary directory, "
+        "removed on exit)")  # fmt: skip
+    add("--client", action="append", default=[], metavar="ID:SECRET",
+        help="accepted OAuth client (repeatable; default demo:demo-secret)")  # fmt: skip
+    add("--allow-remote", action="store_true", help="allow binding a non-loopback address")
+    add("--log-level", default="info", help="uvicorn log level")
+
+
+def _add_behaviour_arguments(group: argparse._ArgumentGroup) -> None:
+    add = group.add_argument
+    add("--token-ttl", type=float, default=3600, help="access token lifetime, seconds")
+    add("--fault-rate", type=float, default=0.0,
+        help="share of API requests answered with a fault (0..1)")  # fmt: skip
+    add("--fault-seed", type=int, default=None, help="seed for deterministic faults")
+    add("--latency", type=float, default=0.0, help="seconds added to every API request")
+    add("--max-page-size", type=int, default=None,
+        help="cap listWorkspaces' limit silently, as real APIs do (default: no cap)")  # fmt: skip
+    add("--no-ranges", action="store_true", help="ignore Range headers on downloads")
+
+
+def _add_throttling_arguments(group: argparse._ArgumentGroup) -> None:
+    add = group.add_argument
+    add("--retry-after", type=_retry_after, default=1, metavar="SECONDS|auto",
+        help="Retry-After on 429s (rate limit and injected faults; default 1); auto: the "
+        "rate limit sends the time until its next token")  # fmt: skip
+    add("--rate-limit", type=float, default=None, metavar="REQ_PER_S",
+        help="token bucket in front of the API (not /oauth/*): 429 + Retry-After beyond it")  # fmt: skip
+    add("--burst", type=float, default=None,
+        help="token bucket size for --rate-limit (default: one second's worth)")  # fmt: skip
+    add("--outage-for", type=float, default=None, metavar="SECONDS",
+        help="fail API requests for this long (nothing is processed meanwhile)")  # fmt: skip
+    add("--outage-after", type=float, default=0.0, metavar="SECONDS",
+        help="start the outage this long after the first API request (default 0)")  # fmt: skip
+    add("--outage-kind", choices=("503", "drop"), default="503",
+        help="503: an HTML gateway page; drop: the connection is closed unanswered")  # fmt: skip
+    add("--outage-retry-after", type=int, default=None, metavar="SECONDS",
+        help="Retry-After on the outage's 503s (default: none)")  # fmt: skip
+    add("--outage-operations", default=None, metavar="OP[,OP...]",
+        help="limit the outage to these operationIds (default: all)")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,44 +103,57 @@ def run(args: argparse.Namespace) -> int:
     with _stop_quietly():
         # Without the extra this raises ModuleNotFoundError: the top-level command turns it
         # into its one-line hint, main() below into the same line.
-        from ._app import create_app
-        from ._persist import DataDirError
-        from ._server import bind_socket, is_loopback, serve
+        from ._server import is_loopback
 
         options = _options(args, is_loopback)
         if isinstance(options, str):
             print(options, file=sys.stderr)
             return 2
+        app = _build(args, options)
+        if app is None:
+            return 2
         try:
-            app = create_app(**options)
-        except DataDirError as exc:  # locked by another emulator, or unreadable state
-            print(f"cannot use --data-dir: {exc}", file=sys.stderr)
-            return 2
-        except OSError as exc:
-            print(f"cannot use --data-dir {args.data_dir}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
-        except ValueError as exc:
-            print(f"invalid option: {exc}", file=sys.stderr)
-            return 2
-        emu = app.state.emulator
-        try:
-            try:
-                sock = bind_socket(args.host, args.port)
-                sock.listen(4096)  # connectable as soon as the banner is out
-            except OSError as exc:
-                reason = exc.strerror or str(exc)
-                print(f"cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
-                return 1
-            with sock:
-                port = sock.getsockname()[1]
-                shown = f"[{args.host}]" if ":" in args.host else args.host
-                where = emu.store.root
-                kept = f"data kept in {where}" if args.data_dir else f"temporary data in {where}"
-                print(f"Intralinks emulator on http://{shown}:{port} ({kept}; Ctrl-C to stop)",
-                      file=sys.stderr, flush=True)  # fmt: skip
-                serve(app, args.host, port, log_level=args.log_level, sock=sock)
+            return _serve(args, app)
         finally:
-            emu.close()  # a temporary data dir is removed, a given one saved
+            app.state.emulator.close()  # a temporary data dir is removed, a given one saved
+    return 0
+
+
+def _build(args: argparse.Namespace, options: dict[str, Any]) -> Any:
+    """The app, or ``None`` once the reason it cannot be built is printed."""
+    from ._app import create_app
+    from ._persist import DataDirError
+
+    try:
+        return create_app(**options)
+    except DataDirError as exc:  # locked by another emulator, or unreadable state
+        print(f"cannot use --data-dir: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"cannot use --data-dir {args.data_dir}: {exc.strerror or exc}", file=sys.stderr)
+    except ValueError as exc:
+        print(f"invalid option: {exc}", file=sys.stderr)
+    return None
+
+
+def _serve(args: argparse.Namespace, app: Any) -> int:
+    """Bind, print the banner, serve until stopped; 1 if the port cannot be had."""
+    from ._server import bind_socket, serve
+
+    try:
+        sock = bind_socket(args.host, args.port)
+        sock.listen(4096)  # connectable as soon as the banner is out
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(f"cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        return 1
+    with sock:
+        port = sock.getsockname()[1]
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        where = app.state.emulator.store.root
+        kept = f"data kept in {where}" if args.data_dir else f"temporary data in {where}"
+        print(f"Intralinks emulator on http://{shown}:{port} ({kept}; Ctrl-C to stop)",
+              file=sys.stderr, flush=True)  # fmt: skip
+        serve(app, args.host, port, log_level=args.log_level, sock=sock)
     return 0
 
 

@@ -192,22 +192,44 @@ def serve_in_subprocess(
     over HTTP: ``GET <base_url>/_emulator/stats``, ``POST <base_url>/_emulator/outage``.
     """
     import subprocess
-    import sys
-    import time
 
     if port == 0:
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = int(probe.getsockname()[1])
+    cmd = _subprocess_argv(host, port, log_level, allow_remote, options)
+    # Our own interpreter and flags only; values are passed as separate argv items.
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)  # noqa: S603
+    try:
+        _wait_listening(proc, host, port, startup_timeout)
+        shown = f"[{host}]" if ":" in host else host
+        yield f"http://{shown}:{port}"
+    finally:
+        proc.terminate()  # SIGTERM: a clean stop (temporary data removed, a data dir saved)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+_FLAGS = {"token_ttl": "--token-ttl", "fault_rate": "--fault-rate", "fault_seed": "--fault-seed",
+          "retry_after": "--retry-after", "latency": "--latency", "data_dir": "--data-dir",
+          "max_page_size": "--max-page-size"}  # fmt: skip
+
+
+def _subprocess_argv(
+    host: str, port: int, log_level: str, allow_remote: bool, options: dict[str, Any]
+) -> list[str]:
+    """The emulator command line for :func:`create_app` ``options``."""
+    import sys
+
     cmd = [sys.executable, "-m", "intralinks_async.testing._cli", "--host", host,
            "--port", str(port), "--log-level", log_level]  # fmt: skip
-    flags = {"token_ttl": "--token-ttl", "fault_rate": "--fault-rate", "fault_seed": "--fault-seed",
-             "retry_after": "--retry-after", "latency": "--latency", "data_dir": "--data-dir",
-             "max_page_size": "--max-page-size"}  # fmt: skip
     for key, value in options.items():
-        if key in flags:
+        if key in _FLAGS:
             if value is not None:
-                cmd += [flags[key], str(value)]
+                cmd += [_FLAGS[key], str(value)]
         elif key == "ranges":
             if not value:
                 cmd.append("--no-ranges")
@@ -224,29 +246,24 @@ def serve_in_subprocess(
         if not allow_remote:
             raise ValueError("binding a non-loopback address needs allow_remote=True")
         cmd.append("--allow-remote")
-    # Our own interpreter and flags only; values are passed as separate argv items.
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)  # noqa: S603
-    try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"emulator exited with status {proc.returncode}")
-            try:
-                with socket.create_connection((host, port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("emulator did not start in time") from None
-                time.sleep(0.05)
-        shown = f"[{host}]" if ":" in host else host
-        yield f"http://{shown}:{port}"
-    finally:
-        proc.terminate()
+    return cmd
+
+
+def _wait_listening(proc: Any, host: str, port: int, timeout: float) -> None:
+    """Return once ``host:port`` accepts connections; RuntimeError if the child died."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"emulator exited with status {proc.returncode}")
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("emulator did not start in time") from None
+            time.sleep(0.05)
 
 
 def _rate_limit_flags(value: Any, retry_after: Any) -> list[str]:
