@@ -16,15 +16,10 @@ manifest broke.
 
 from __future__ import annotations
 
-from typing import Any
-
-import anyio
 import httpx
 
-from intralinks_async._retry import never_sent
 from intralinks_async.errors import (
     APIConnectionError,
-    APIStatusError,
     AuthenticationError,
     ServiceUnavailableError,
 )
@@ -43,44 +38,7 @@ class ShortReadError(TransferError):
 
 def outcome_unknown(exc: BaseException) -> bool:
     """True when a sent request may or may not have taken effect (its answer was lost)."""
-    if not isinstance(exc, APIConnectionError):
-        return False
-    if exc.outcome_unknown:
-        return True
-    # Compatibility with a client that does not set ``outcome_unknown`` yet: a transport
-    # failure other than a connect failure means the request may have been sent.
-    cause = exc.__cause__
-    return isinstance(cause, httpx.TransportError) and not never_sent(cause)
-
-
-def _client_retries_throttled_posts(client: Any) -> bool:
-    policy = getattr(client, "retry", None)
-    check = getattr(policy, "retry_status", None)
-    if check is None:
-        return True
-    try:
-        return bool(check("POST", 429, replayable=True))
-    except TypeError:
-        return True
-
-
-async def throttled_resend(client: Any, exc: BaseException, resends: int) -> bool:
-    """Compatibility with a client that does not re-send a throttled POST by itself.
-
-    True (after a backoff) when ``exc`` is a 429/503 answer the client did not retry
-    and fewer than its ``max_retries`` re-sends were made; with a client that retries
-    throttled POSTs itself this is always False (one owner for retries).
-    """
-    if not isinstance(exc, APIStatusError) or exc.status_code not in (429, 503):
-        return False
-    if _client_retries_throttled_posts(client):
-        return False
-    policy = client.retry
-    if resends >= policy.max_retries:
-        return False
-    headers = getattr(exc, "headers", None)
-    await anyio.sleep(policy.delay(resends + 1, headers))
-    return True
+    return isinstance(exc, APIConnectionError) and exc.outcome_unknown
 
 
 def body_broke(exc: BaseException) -> bool:

@@ -9,7 +9,7 @@ import anyio
 
 from intralinks_async.errors import APIResponseValidationError
 from intralinks_async.transfers._api import RemoteAPI, opt_str
-from intralinks_async.transfers._failures import outcome_unknown, throttled_resend
+from intralinks_async.transfers._failures import outcome_unknown
 
 __all__ = ["DocumentIndex", "FolderIndex"]
 
@@ -71,15 +71,10 @@ class FolderIndex:
         if existing is not None:
             return existing, False
         resends = 0
-        throttled = 0
         while True:
             try:
                 folder = await self.api.create_folder(self.workspace_id, name, parent_id)
             except Exception as exc:
-                if await throttled_resend(self.api.client, exc, throttled):
-                    throttled += 1
-                    self.api.own_retries += 1
-                    continue
                 if not outcome_unknown(exc) or resends >= 3:
                     raise
                 await self._refresh_since(self._refreshes_started)
@@ -113,6 +108,7 @@ class DocumentIndex:
         self.max_folders = max(1, max_folders)
         self._by_folder: OrderedDict[str, dict[str, list[Any]]] = OrderedDict()
         self._locks: dict[str, anyio.Lock] = {}
+        self._fresh: set[str] = set()
 
     @property
     def cached_folders(self) -> int:
@@ -121,13 +117,18 @@ class DocumentIndex:
 
     async def same_name(self, folder_id: str, name: str) -> list[Any]:
         """Documents named ``name`` in ``folder_id``."""
+        if folder_id in self._fresh:
+            return []
         return list((await self._folder(folder_id)).get(name, []))
 
     def mark_empty(self, folder_id: str) -> None:
-        """Record that ``folder_id`` holds no document (this run just created it)."""
-        self._by_folder[folder_id] = {}
-        while len(self._by_folder) > self.max_folders:
-            self._by_folder.popitem(last=False)
+        """Record that ``folder_id`` held no document (this run just created it).
+
+        Kept apart from the cached listings (one id per folder), so that it is never
+        listed, however many folders the run creates: a run uploads each name of a
+        folder once, so its own documents need no lookup.
+        """
+        self._fresh.add(folder_id)
 
     def add(self, folder_id: str, doc: Any) -> None:
         """Remember a document just stored."""

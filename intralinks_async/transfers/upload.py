@@ -28,7 +28,7 @@ import anyio.to_thread
 from intralinks_async.errors import APIResponseValidationError, APIStatusError
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import thread_checkpoint
-from intralinks_async.transfers._failures import outcome_unknown, throttled_resend
+from intralinks_async.transfers._failures import outcome_unknown
 from intralinks_async.transfers.errors import (
     IntegrityError,
     SourceChangedError,
@@ -377,7 +377,6 @@ class Uploader:
             progress.start()
         excluded = set(existing_ids or ())
         attempt_no = 0
-        throttled = 0
         while True:
             attempt_no += 1
             attempt = _Attempt(progress, sha256=sha256)
@@ -400,12 +399,6 @@ class Uploader:
             except Exception as exc:
                 if attempt.source_error is not None:
                     raise attempt.source_error from None
-                if src.replayable and await throttled_resend(self.api.client, exc, throttled):
-                    throttled += 1
-                    self.api.own_retries += 1
-                    if progress is not None:
-                        progress.rewind()
-                    continue
                 if not outcome_unknown(exc):
                     if not src.replayable and _throttled(exc):
                         raise SourceNotReplayableError(
