@@ -250,9 +250,13 @@ class FileDownload:
         buf = bytearray()
         resumes = 0
         while len(buf) < size:
-            headers = {"Range": f"bytes={len(buf)}-{size - 1}"}
-            if buf and self._validator:
-                headers["If-Range"] = self._validator
+            # The first request asks for the whole document (no range to evaluate);
+            # only a resumption asks for the rest, pinned to the version first seen.
+            headers: dict[str, str] = {}
+            if buf:
+                headers["Range"] = f"bytes={len(buf)}-{size - 1}"
+                if self._validator:
+                    headers["If-Range"] = self._validator
             responded = False
             try:
                 async with self.api.download(self.workspace_id, self.document_id, headers) as s:
@@ -277,6 +281,12 @@ class FileDownload:
 
     def _check_small_answer(self, s: Any, start: int, size: int) -> None:
         if s.status_code == 200 and start == 0:
+            length = s.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) != size:
+                raise DocumentChangedError(
+                    f"{self._label()} is {length} bytes but its metadata says {size}: it "
+                    "changed since it was listed"
+                )
             self._pin(s.headers)
             return
         if s.status_code == 200:
