@@ -28,22 +28,14 @@ class DeadlineExceeded(Exception):
 class AttemptSender:
     """Sends one attempt: event hooks, an optional generic ``httpx.Auth`` flow, body read."""
 
-    __slots__ = ("request_hooks", "response_hooks")
+    __slots__ = ("_plain", "request_hooks", "response_hooks")
 
     def __init__(
         self, request_hooks: Sequence[RequestHook], response_hooks: Sequence[ResponseHook]
     ) -> None:
         self.request_hooks = list(request_hooks)
         self.response_hooks = list(response_hooks)
-
-    def buffered(self, transport: httpx.AsyncBaseTransport, stream: bool) -> bool:
-        """Whether the fast path (aiohttp reads the body in one call) applies."""
-        return (
-            not stream
-            and type(transport) is AiohttpTransport
-            and not self.request_hooks
-            and not self.response_hooks
-        )
+        self._plain = not self.request_hooks and not self.response_hooks
 
     async def send(
         self,
@@ -60,25 +52,16 @@ class AttemptSender:
         attempt); crossing it raises :class:`DeadlineExceeded`.
         """
         if deadline is None:
-            return await self._send(transport, request, generic_auth, stream=stream)
-        if _asyncio():
-            return await self._send_by(transport, request, generic_auth, stream, deadline)
-        with anyio.CancelScope(deadline=deadline) as scope:
-            return await self._send(transport, request, generic_auth, stream=stream)
-        assert scope.cancelled_caught
-        raise DeadlineExceeded()
-
-    async def _send_by(
-        self,
-        transport: httpx.AsyncBaseTransport,
-        request: httpx.Request,
-        generic_auth: httpx.Auth | None,
-        stream: bool,
-        deadline: float,
-    ) -> httpx.Response:
-        """asyncio: a bare timer handle that cancels the task at ``deadline`` (a third of
-        the cost of ``asyncio.timeout_at``, a fifth of a cancel scope's)."""
-        loop = asyncio.get_running_loop()
+            return await self._send(transport, request, generic_auth, stream)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # trio
+            with anyio.CancelScope(deadline=deadline) as scope:
+                return await self._send(transport, request, generic_auth, stream)
+            assert scope.cancelled_caught
+            raise DeadlineExceeded() from None
+        # asyncio: a bare timer handle that cancels the task at the deadline (a third of
+        # the cost of asyncio.timeout_at, a fifth of a cancel scope's).
         task = asyncio.current_task()
         assert task is not None
         fired: list[bool] = []
@@ -89,7 +72,7 @@ class AttemptSender:
 
         handle = loop.call_at(deadline, expire)
         try:
-            return await self._send(transport, request, generic_auth, stream=stream)
+            return await self._send(transport, request, generic_auth, stream)
         except asyncio.CancelledError:
             if fired and task.uncancel() == 0:
                 raise DeadlineExceeded() from None
@@ -97,18 +80,33 @@ class AttemptSender:
         finally:
             handle.cancel()
 
-    async def _send(
+    def _send(
         self,
         transport: httpx.AsyncBaseTransport,
         request: httpx.Request,
         generic_auth: httpx.Auth | None,
-        *,
+        stream: bool,
+    ) -> Awaitable[httpx.Response]:
+        """The awaitable of one attempt (not a coroutine itself: one frame fewer)."""
+        if (
+            generic_auth is None
+            and not stream
+            and self._plain
+            and type(transport) is AiohttpTransport
+        ):
+            # Fast path: no hooks, our transport, body wanted whole (read in one call).
+            return transport.send_buffered(request)
+        return self._send_general(transport, request, generic_auth, stream)
+
+    async def _send_general(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        request: httpx.Request,
+        generic_auth: httpx.Auth | None,
         stream: bool,
     ) -> httpx.Response:
         if generic_auth is not None:
             response = await self._send_with_auth(transport, request, generic_auth)
-        elif self.buffered(transport, stream):
-            return await transport.send_buffered(request)  # type: ignore[attr-defined,no-any-return]
         else:
             response = await self._send_once(transport, request)
         if not stream:
@@ -152,11 +150,3 @@ class AttemptSender:
                 await response.aclose()
         finally:
             await flow.aclose()
-
-
-def _asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

@@ -2,9 +2,10 @@
 
 One call goes through these stages, each in its own module or method:
 
-1. admission (:meth:`Pipeline._admit`): wait while the outage circuit is open
-   (``circuit.py``), then take a send slot from the rate controller (``rate.py``);
-2. auth (:meth:`Pipeline._authorize`): the bearer token (refreshed ahead, single flight);
+1. admission: wait while the outage circuit is open (``circuit.py``,
+   :meth:`Pipeline._through_circuit`), then take a send slot from the rate controller
+   (``rate.py``; a counter unless pacing, else :meth:`Pipeline._queue`);
+2. auth: the bearer token (``auth.py``: refreshed ahead, single flight);
 3. build (``builder.py``) and send one attempt within the deadline (``attempt.py``);
 4. decide (:meth:`Pipeline._after_answer` / :meth:`Pipeline._after_failure`): feed the rate
    controller and the circuit, then retry (with the wait the rules give) or return /
@@ -150,44 +151,84 @@ class Pipeline:
     # -- the loop ---------------------------------------------------------------------------
 
     async def send(self, host: PipelineHost, call: Call) -> httpx.Response:
-        """Run ``call`` to its final answer (returned whatever its status) or error."""
+        """Run ``call`` to its final answer (returned whatever its status) or error.
+
+        The common case (no throttling, no outage, a token in hand, a 2xx/3xx answer, no
+        hook, no DEBUG logging) runs inline: admission is a counter, the decision two tests.
+        """
         transport = host._get_transport()
+        now = self.now()
         total = call.policy.total_timeout
         if total is not None:
-            call.deadline = self.now() + total
+            call.deadline = now + total
+        rate = self.rate
+        circuit = self.circuit
+        oauth = host._oauth if call.authenticated else None
+        generic_auth = host.auth if call.authenticated and oauth is None else None
+        deadline = None if call.body.streamed else call.deadline
         try:
             while True:
                 call.attempts += 1
-                sent_at = await self._admit(call)
-                request, token = await self._authorize(host, call)
+                # 1. admission: the circuit, then the rate controller.
+                if not call.gated:
+                    sent_at = now
+                elif circuit.open:
+                    sent_at = await self._through_circuit(call)
+                elif rate.reserve(now):
+                    sent_at = now
+                else:
+                    sent_at = await self._queue(call)
+                # 2. auth; 3. build and send one attempt.
+                token: SecretStr | None = None  # wrapped: frame locals show in reports
+                if oauth is not None:
+                    token = SecretStr(oauth.fresh_token() or await oauth.get_token())
+                request = self._build(host, call, token)
                 try:
-                    response = await self._transmit(host, transport, call, request)
+                    response = await self.sender.send(
+                        transport, request, generic_auth, stream=call.stream, deadline=deadline
+                    )
                 except httpx.TransportError as exc:
                     await host._sleep(self._after_failure(call, request, exc, sent_at))
+                    now = self.now()
                     continue
+                except DeadlineExceeded:
+                    raise self._deadline_error(call, request) from None
+                # 4. decide.
+                if (
+                    response.status_code < 400
+                    and not call.probe
+                    and not self.on_attempt
+                    and not logger.isEnabledFor(_DEBUG)
+                ):
+                    if call.gated:
+                        rate.on_answer(sent_at)
+                        if circuit.failures:
+                            circuit.success()
+                    response.extensions[ATTEMPTS_EXTENSION] = call.attempts
+                    return response
                 retry = await self._after_answer(host, call, request, response, token, sent_at)
                 if retry is None:
                     return response
                 if retry:
                     await host._sleep(retry)
+                now = self.now()
         finally:
             if call.probe:  # the probe ended without an outcome (cancelled, failed early)
                 self.circuit.probe_abandoned()
 
     # -- stages -----------------------------------------------------------------------------
 
-    async def _admit(self, call: Call) -> float:
-        """Wait for the circuit and a rate slot; return the send time (on ``self.now``)."""
-        if not call.gated:
-            return self.now()
-        if self.circuit.open:
-            try:
-                call.probe = await self.circuit.wait(call.operation, call.deadline)
-            except ServiceUnavailableError as exc:
-                raise _with_attempts(exc, call.attempts - 1) from None
+    async def _through_circuit(self, call: Call) -> float:
+        """Wait while the circuit is open (maybe as its probe), then take a rate slot."""
+        try:
+            call.probe = await self.circuit.wait(call.operation, call.deadline)
+        except ServiceUnavailableError as exc:
+            raise _with_attempts(exc, call.attempts - 1) from None
         now = self.now()
-        if self.rate.reserve(now):
-            return now
+        return now if self.rate.reserve(now) else await self._queue(call)
+
+    async def _queue(self, call: Call) -> float:
+        """Queue for the rate controller's next send slot; return the send time."""
         try:
             return await self.rate.wait_turn(call.deadline)
         except TimeoutError:
@@ -199,52 +240,30 @@ class Pipeline:
                 attempts=max(call.attempts - 1, 1),
             ) from None
 
-    async def _authorize(
-        self, host: PipelineHost, call: Call
-    ) -> tuple[httpx.Request, SecretStr | None]:
-        """Build this attempt's request, with the bearer token when the call needs one."""
-        token: SecretStr | None = None  # wrapped: frame locals show up in error reports
-        oauth = host._oauth if call.authenticated else None
-        if oauth is not None:
-            token = SecretStr(oauth.fresh_token() or await oauth.get_token())
-        builder = self.builder
-        request = builder.build(
+    def _build(self, host: PipelineHost, call: Call, token: SecretStr | None) -> httpx.Request:
+        """This attempt's request, with the bearer token when the call carries one."""
+        request = self.builder.build(
             call.method,
-            builder.url(call.path, call.params),
+            call.path,
+            call.params,
             call.body,
-            builder.headers(
-                call.headers, None if token is None else "Bearer " + token.get_secret_value()
-            ),
+            call.headers,
+            None if token is None else "Bearer " + token.get_secret_value(),
             host._extensions,
         )
         request.extensions[OPERATION_EXTENSION] = call.operation
         if logger.isEnabledFor(_DEBUG):
             log.log_request(request, call.operation, call.attempts)
-        return request, token
+        return request
 
-    async def _transmit(
-        self,
-        host: PipelineHost,
-        transport: httpx.AsyncBaseTransport,
-        call: Call,
-        request: httpx.Request,
-    ) -> httpx.Response:
-        """One attempt, cut off at the call's deadline (a streamed upload is exempt: it may
-        rightly outlast it, bounded by the per-request timeouts)."""
-        generic_auth = host.auth if call.authenticated and host._oauth is None else None
-        deadline = None if call.body.streamed else call.deadline
-        try:
-            return await self.sender.send(
-                transport, request, generic_auth, stream=call.stream, deadline=deadline
-            )
-        except DeadlineExceeded:
-            raise APITimeoutError(
-                f"overall deadline of {call.policy.total_timeout}s exceeded",
-                operation=call.operation,
-                method=request.method,
-                url=request.url,
-                attempts=call.attempts,
-            ) from None
+    def _deadline_error(self, call: Call, request: httpx.Request) -> APITimeoutError:
+        return APITimeoutError(
+            f"overall deadline of {call.policy.total_timeout}s exceeded",
+            operation=call.operation,
+            method=request.method,
+            url=request.url,
+            attempts=call.attempts,
+        )
 
     def _after_failure(
         self, call: Call, request: httpx.Request, exc: httpx.TransportError, sent_at: float

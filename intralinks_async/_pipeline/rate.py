@@ -11,7 +11,8 @@ One :class:`RateController` serves a client and all its ``with_options`` views. 
   second instead (the ceiling estimate is unreliable). Only throttles of requests sent
   after the last reduction reduce again (one reduction per congestion epoch), so a burst
   of 429s from requests already in flight counts once; and once pacing, a reduction
-  needs the epoch's throttles to be a real share of its answers (at least 3, and 5%), so
+  needs the recent throttles to be a real share of the answers (at least 3, and 5%, over
+  about the last second), so
   that stray 429s unrelated to the rate cannot ratchet it down to nothing. With
   ``rate_limit`` set, that rate is a ceiling pacing starts at.
 * ``"fixed"``: pace at ``rate_limit`` requests/s, never adapt (like rclone's ``--tpslimit``).
@@ -119,8 +120,9 @@ class RateController:
         self._k = 0.0
         self._doubling = False
         self._last_cut = -math.inf
-        self._epoch_ok = 0  # answers, and throttles, to requests sent since the last cut
-        self._epoch_throttled = 0
+        # Answers and throttles since the last cut, halved every window (~1 s memory).
+        self._epoch_ok = 0.0
+        self._epoch_throttled = 0.0
         self._waiters: deque[anyio.Event] = deque()
         self._saved: tuple[bool, float, float | None, float, float, bool] | None = None
 
@@ -205,7 +207,7 @@ class RateController:
         w_max = max(min(measured, ceiling), _MIN_RATE)
         self._w_max = w_max
         self._t_cut = self._last_cut = now
-        self._epoch_ok = self._epoch_throttled = 0
+        self._epoch_ok = self._epoch_throttled = 0.0
         self._k = (w_max * (1.0 - _BETA) / _CUBIC_C) ** (1.0 / 3.0)
         self._doubling = not reliable
         if not self.paced:
@@ -239,6 +241,8 @@ class RateController:
                 else _SMOOTH * sent_rate + (1 - _SMOOTH) * self._sent_rate
             )
         self._ok = self._sent = 0
+        self._epoch_ok *= 0.5
+        self._epoch_throttled *= 0.5
         self._win_start = now
         self._win_end = now + _WINDOW
         if self.paced and self.adaptive and self._w_max is not None:
