@@ -8,7 +8,7 @@ circuit, timeouts, event hooks and redacted DEBUG logging -- through the request
 ``intralinks_async._pipeline`` (one stage per module; this module only configures it).
 
 Hot path: instead of ``httpx.AsyncClient.send`` (whose machinery costs more than the
-network at high concurrency, see DESIGN.md), each call builds its ``httpx.Request`` from
+network at high concurrency, see ``bench/transport_bench.py``), each call builds its ``httpx.Request`` from
 pre-encoded parts (cached parsed base URL, pre-encoded default headers) and hands it
 straight to the transport's ``handle_async_request``. Any ``httpx.AsyncBaseTransport``
 can be injected; it then carries every request, token calls included.

@@ -1,7 +1,7 @@
 """An aiohttp-backed ``httpx.AsyncBaseTransport``: the default transport under asyncio.
 
 httpx's own connection pool loses most of its throughput as concurrency rises (see
-DESIGN.md and ``bench/transport_bench.py``); aiohttp's pool does not. This transport
+``bench/transport_bench.py``); aiohttp's pool does not. This transport
 speaks the httpx transport API (``httpx.Request`` in, streaming ``httpx.Response`` out)
 over one ``aiohttp.ClientSession`` and maps aiohttp failures onto httpx exceptions, so
 the rest of the SDK (auth, retries, error mapping) stays transport-agnostic.

@@ -41,8 +41,12 @@ def rate_text(state: Mapping[str, Any] | None) -> str:
         return ""
     rate = state.get("rate")
     pace = "unlimited" if rate is None else f"{float(rate):,.1f} req/s"
+    learned = state.get("learned")
+    mode = str(state.get("mode", "?"))
+    if learned is not None:
+        mode += f", learned {float(learned):,.1f} req/s"
     return (
-        f"rate {pace} ({state.get('mode', '?')}), "
+        f"rate {pace} ({mode}), "
         f"{int(state.get('throttled', 0)):,} throttled of {int(state.get('requests', 0)):,}"
     )
 

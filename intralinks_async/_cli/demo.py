@@ -146,7 +146,8 @@ class _Display:
         server = result.server
         table.add_row(
             "emulator answered",
-            f"{server.get('total_requests', '?')} requests, {server.get('throttled', '?')} with 429",
+            f"{server.get('total_requests', '?')} requests, "
+            f"{server.get('throttled', '?')} over the rate limit (429)",
         )
         table.add_row("duplicates on server", str(len(server.get("duplicates", []))))
         table.add_row("rate the client learned", ui.rate_text(result.rate_control) or "n/a")

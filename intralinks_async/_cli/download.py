@@ -15,7 +15,14 @@ from intralinks_async._cli._common import (
     rate_control_state,
 )
 from intralinks_async._cli._dask import add_dask_options, dask_target, run_download
-from intralinks_async._cli._transfer import add_tree_options, display, managed, show_reports
+from intralinks_async._cli._transfer import (
+    add_tree_options,
+    display,
+    managed,
+    manifest_path,
+    show_reports,
+    write_html,
+)
 from intralinks_async._client import IntralinksClient
 
 __all__ = ["register"]
@@ -51,22 +58,29 @@ def register(subparsers: Any) -> None:
 async def run(args: argparse.Namespace) -> int:
     """Download a document or mirror a tree; exit status 1 when any item failed."""
     if dask_target(args) is not None:
+        if args.manifest or args.html:
+            raise CommandError("--manifest and --html are not available with --dask-*")
         return await run_download(args)
     async with make_client(args) as client:
         if args.document:
             return await _download_file(args, client)
         bars = display(args, client, "download")
-        with managed(bars):
-            report = await client.transfers.download_tree(
-                args.workspace,
-                args.dest,
-                folder_id=args.folder,
-                concurrency=args.concurrency,
-                chunk_concurrency=args.chunk_concurrency,
-                chunk_size=args.chunk_size,
-                journal=args.journal,
-                progress=bars,
-                dry_run=args.dry_run,
+        with manifest_path(args) as manifest:
+            with managed(bars):
+                report = await client.transfers.download_tree(
+                    args.workspace,
+                    args.dest,
+                    folder_id=args.folder,
+                    concurrency=args.concurrency,
+                    chunk_concurrency=args.chunk_concurrency,
+                    chunk_size=args.chunk_size,
+                    journal=args.journal,
+                    progress=bars,
+                    manifest=manifest,
+                    dry_run=args.dry_run,
+                )
+            await write_html(
+                args, report, manifest, workspace=args.workspace, destination=str(args.dest)
             )
         state = rate_control_state(client)
     show_reports(args, [report], state)

@@ -15,7 +15,14 @@ from intralinks_async._cli._common import (
     rate_control_state,
 )
 from intralinks_async._cli._dask import add_dask_options, dask_target, run_upload
-from intralinks_async._cli._transfer import add_tree_options, display, managed, show_reports
+from intralinks_async._cli._transfer import (
+    add_tree_options,
+    display,
+    managed,
+    manifest_path,
+    show_reports,
+    write_html,
+)
 from intralinks_async._client import IntralinksClient
 
 __all__ = ["register"]
@@ -54,21 +61,28 @@ async def run(args: argparse.Namespace) -> int:
     if not args.source.exists():
         raise CommandError(f"{args.source} does not exist")
     if dask_target(args) is not None:
+        if args.manifest or args.html:
+            raise CommandError("--manifest and --html are not available with --dask-*")
         return await run_upload(args)
     async with make_client(args) as client:
         if args.source.is_file():
             return await _upload_file(args, client)
         bars = display(args, client, "upload")
-        with managed(bars):
-            report = await client.transfers.upload_tree(
-                args.source,
-                args.workspace,
-                parent_folder_id=args.folder,
-                concurrency=args.concurrency,
-                journal=args.journal,
-                progress=bars,
-                on_conflict=args.on_conflict,
-                dry_run=args.dry_run,
+        with manifest_path(args) as manifest:
+            with managed(bars):
+                report = await client.transfers.upload_tree(
+                    args.source,
+                    args.workspace,
+                    parent_folder_id=args.folder,
+                    concurrency=args.concurrency,
+                    journal=args.journal,
+                    progress=bars,
+                    on_conflict=args.on_conflict,
+                    manifest=manifest,
+                    dry_run=args.dry_run,
+                )
+            await write_html(
+                args, report, manifest, source=str(args.source), workspace=args.workspace
             )
         state = rate_control_state(client)
     show_reports(args, [report], state)

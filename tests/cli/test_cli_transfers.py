@@ -127,9 +127,23 @@ def test_demo_summary_shows_throttling(tmp_path: Path) -> None:
     out = proc.stdout
     assert "30/30" in out and "20 req/s" in out and "OK" in out
     line = next(line for line in out.splitlines() if "emulator answered" in line)
-    throttled = int(line.split(" with 429")[0].rsplit(",", 1)[1])
+    throttled = int(line.split(" over the rate limit")[0].rsplit(",", 1)[1])
     assert throttled > 0  # ~100 requests at concurrency 16 do not fit in a 20 req/s bucket
-    assert "rate the client learned" in out
+    learned = next(line for line in out.splitlines() if "rate the client learned" in line)
+    assert "(adaptive, learned" in learned  # the client slowed down to the limit
+
+
+def test_rate_control_line() -> None:
+    from intralinks_async._cli._ui import rate_text
+
+    state = {"rate": 87.5, "mode": "adaptive", "throttled": 12, "requests": 3456, "learned": 90}
+    assert (
+        rate_text(state) == "rate 87.5 req/s (adaptive, learned 90.0 req/s), 12 throttled of 3,456"
+    )
+    assert rate_text({"rate": None, "mode": "off", "throttled": 0, "requests": 5}) == (
+        "rate unlimited (off), 0 throttled of 5"
+    )
+    assert rate_text(None) == ""
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")

@@ -116,3 +116,28 @@ def test_dry_run_of_a_single_file_is_refused(
     (tmp_path / "a.txt").write_text("a")
     assert main(["upload", str(tmp_path / "a.txt"), "1", "--folder", "2", "--dry-run"]) == 2
     assert "--dry-run" in capsys.readouterr().err
+
+
+def test_manifest_and_html_summary(
+    tmp_path: Path, emulator_env: tuple[Any, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_tree(tmp_path / "room", ROOM)
+    assert main(["workspace", "create", "W"]) == 0
+    ws = capsys.readouterr().out.strip()
+    manifest, html = tmp_path / "up.jsonl", tmp_path / "up.html"
+    argv = ["upload", str(tmp_path / "room"), ws, "-q", "--manifest", str(manifest)]
+    assert main([*argv, "--html", str(html)]) == 0
+    records = [json.loads(line) for line in manifest.read_text().splitlines()]
+    files = [r for r in records if r.get("sha256")]
+    assert sorted(Path(r["local_path"]).name for r in files) == sorted(Path(p).name for p in ROOM)
+    page = html.read_text(encoding="utf-8")
+    assert "NDA.docx" in page and ws in page
+
+    # --html alone: the manifest is temporary, the page is kept.
+    down_html = tmp_path / "down.html"
+    argv = ["download", ws, str(tmp_path / "mirror"), "-q", "--html", str(down_html)]
+    assert main(argv) == 0
+    assert "Q3.csv" in down_html.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["room", "up.jsonl", "up.html", "down.html", "mirror"]
+    )

@@ -1,4 +1,4 @@
-"""The DESIGN.md contract type-checks under ``mypy --strict`` as users write it.
+"""The public API contract type-checks under ``mypy --strict`` as users write it.
 
 ``typing_cases/contract.py`` is the contract snippet (plus documents and groups) and must
 have no error; ``typing_cases/wrong.py`` is a negative control whose ``# error`` lines must

@@ -1,7 +1,7 @@
 """UNSET path parameters: accepted by the types, refused at run time before anything is sent.
 
 Model ids are ``str | Unset``, so resource methods and endpoint functions take path
-parameters as ``str | Unset`` (DESIGN.md contract: ``client.folders.list(ws.id)``);
+parameters as ``str | Unset`` (the public API contract: ``client.folders.list(ws.id)``);
 ``encode_path_param`` turns an UNSET into a ValueError naming the parameter.
 """
 

@@ -1,6 +1,6 @@
 """Type-level check (run by ``mypy --strict tests/transfers``, not by pytest).
 
-The DESIGN.md contract lines for ``client.transfers`` must type-check as written, with
+The public API contract lines for ``client.transfers`` must type-check as written, with
 ids taken straight from generated models (typed ``str | Unset``).
 """
 

@@ -1,4 +1,4 @@
-"""The DESIGN.md public API contract, written as a user would: must pass ``mypy --strict``.
+"""The public API contract, written as a user would: must pass ``mypy --strict``.
 
 Model ids are ``str | Unset`` (the spec does not mark them required and the same models are
 request bodies), so path parameters accept ``str | Unset``. This module is only
