@@ -130,6 +130,22 @@ _JSON_SECRET_RE = re.compile(
 )
 _FORM_SECRET_RE = re.compile(r"\b((?:" + _SECRET_FIELDS + r")=)[^&\s\"'<>]+", re.IGNORECASE)
 _BEARER_RE = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/=]+", re.IGNORECASE)
+# Query parameter names that carry credentials beyond the exact names above: pre-signed
+# URLs (X-Amz-Signature, X-Amz-Credential, X-Goog-Signature, X-Amz-Security-Token...).
+_SECRET_QUERY_NAME_RE = re.compile(
+    r"token|secret|signature|passw|credential|(?:^|[-_.])(?:api[-_]?)?key(?:$|[-_.])",
+    re.IGNORECASE,
+)
+# A query parameter inside free text (a URL quoted by an exception, a Location header).
+_QUERY_PARAM_RE = re.compile(r"([?&;]([A-Za-z0-9_.~%\-]+)=)([^&;#\s\"'<>]+)")
+
+
+def _secret_query_key(name: str) -> bool:
+    return name.lower() in _SECRET_QUERY_KEYS or _SECRET_QUERY_NAME_RE.search(name) is not None
+
+
+def _mask_query_param(match: re.Match[str]) -> str:
+    return match.group(1) + REDACTED if _secret_query_key(match.group(2)) else match.group(0)
 
 
 def redact_text(text: str) -> str:
@@ -139,6 +155,8 @@ def redact_text(text: str) -> str:
         text = pattern.sub(REDACTED, text)
     text = _JSON_SECRET_RE.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
     text = _FORM_SECRET_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    if "=" in text:
+        text = _QUERY_PARAM_RE.sub(_mask_query_param, text)
     return _BEARER_RE.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 
 
@@ -154,7 +172,7 @@ def redact_url(url: str | httpx.URL | None) -> str | None:
     query = parts.query
     if query:
         pairs = [
-            (k, REDACTED if k.lower() in _SECRET_QUERY_KEYS else v)
+            (k, REDACTED if _secret_query_key(k) else v)
             for k, v in parse_qsl(query, keep_blank_values=True)
         ]
         query = urlencode(pairs, safe="[]")
@@ -215,7 +233,15 @@ class _RedactingFilter(logging.Filter):
         if redacted != message:
             record.msg = redacted
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text: the traceback's messages are masked once, here.
+            record.exc_text = redact_text(_TRACEBACK_FORMATTER.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
         return True
+
+
+_TRACEBACK_FORMATTER = logging.Formatter()
 
 
 logger.addFilter(_RedactingFilter())

@@ -44,6 +44,7 @@ __all__ = [
     "read_limited",
     "read_response",
     "response_limit",
+    "unknown_codings",
 ]
 
 T = TypeVar("T")
@@ -132,7 +133,25 @@ def _stage(name: str) -> Callable[[bytes], Iterator[bytes]] | None:
         return _ZlibStage(zlib.MAX_WBITS)
     if name != "identity" and name in httpx_decoders.SUPPORTED_DECODERS:
         return _sliced_stage(name)
-    return None  # identity, or unknown (left as is, like httpx does)
+    return None  # identity (unknown codings are refused by the callers)
+
+
+def _coding_names(content_encoding: str | None) -> list[str]:
+    return [n.strip().lower() for n in (content_encoding or "").split(",") if n.strip()]
+
+
+def unknown_codings(content_encoding: str | None) -> list[str]:
+    """The codings of a ``Content-Encoding`` value this client cannot decode."""
+    known = httpx_decoders.SUPPORTED_DECODERS
+    return [n for n in _coding_names(content_encoding) if n not in known and n != "x-gzip"]
+
+
+def unknown_coding_message(unknown: list[str]) -> str:
+    """The text of the error for a 2xx body in codings the client cannot decode."""
+    return (
+        f"the response body has Content-Encoding {', '.join(unknown)}, which this client "
+        "cannot decode (its bytes are not what the server stored)"
+    )
 
 
 class BoundedDecoder:
@@ -140,16 +159,18 @@ class BoundedDecoder:
 
     gzip and deflate are decoded in steps of at most 256 KiB, so memory stays within the
     limit plus one step whatever the compression ratio. :meth:`feed` raises ``Overflow``
-    once the output passes ``limit`` and ``Undecodable`` for corrupt input.
+    once the output passes ``limit`` and ``Undecodable`` for corrupt input. Codings it
+    does not know are listed in :attr:`unknown` and left as they are.
     """
 
-    __slots__ = ("_parts", "_stages", "limit", "size")
+    __slots__ = ("_parts", "_stages", "limit", "size", "unknown")
 
     def __init__(self, content_encoding: str | None, limit: int) -> None:
-        names = [n.strip().lower() for n in (content_encoding or "").split(",") if n.strip()]
+        names = _coding_names(content_encoding)
         # Codings are listed in the order applied: undo the last one first.
         stages = [_stage(name) for name in reversed(names)]
         self._stages = [s for s in stages if s is not None]
+        self.unknown = unknown_codings(content_encoding)
         self._parts: list[bytes] = []
         self.limit = limit
         self.size = 0
@@ -160,6 +181,11 @@ class BoundedDecoder:
             return
         for piece in self._stages[index](data):
             yield from self._run(piece, index + 1)
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """Decode one chunk of the raw body into pieces of at most 256 KiB each (gzip,
+        deflate), without keeping them; ``Undecodable`` for corrupt input."""
+        return self._run(data, 0)
 
     def feed(self, data: bytes) -> None:
         """Decode one chunk of the raw body."""
@@ -205,6 +231,10 @@ async def read_limited(
     success = 200 <= status_code < 300
     cap = limit if success else min(limit, ERROR_BODY_LIMIT)
     decoder = BoundedDecoder(content_encoding, cap)
+    if success and decoder.unknown:
+        raise APIResponseValidationError(
+            unknown_coding_message(decoder.unknown), operation=operation, status_code=status_code
+        )
     wire = 0
     try:
         async for chunk in chunks:

@@ -110,6 +110,9 @@ class IntralinksError(Exception):
     def __str__(self) -> str:
         return redact_text(super().__str__())
 
+    def __repr__(self) -> str:
+        return redact_text(super().__repr__())
+
 
 class APIConnectionError(IntralinksError):
     """The request could not be completed (connection refused, reset, protocol error)."""
@@ -565,12 +568,14 @@ def raise_for_status(response: httpx.Response, *, operation: str | None = None) 
 async def araise_for_status(response: httpx.Response, *, operation: str | None = None) -> None:
     """Like :func:`raise_for_status` for a streamed response: reads at most a bounded prefix.
 
-    A 2xx compressed stream is left unread, but its raw chunks are cut to 16 KiB: httpx
-    decodes chunk by chunk, so each decoded chunk stays bounded (about 16 MiB for gzip)
-    whatever chunk sizes the transport delivers.
+    A 2xx compressed stream is left unread, but it is decoded here, incrementally, in
+    pieces of at most 256 KiB per coding (whatever the chain, ``gzip, gzip`` included, and
+    whatever chunk sizes the transport delivers); ``aiter_raw`` and ``aiter_bytes`` then
+    both give the decoded bytes. A 2xx in a coding the client cannot decode raises
+    :class:`APIResponseValidationError` (its bytes are not the document's).
     """
     if 200 <= response.status_code < 300:
-        _bound_decoded_chunks(response)
+        _decode_incrementally(response, operation)
         return
     try:
         content = response.content
@@ -583,32 +588,49 @@ async def araise_for_status(response: httpx.Response, *, operation: str | None =
 ENCODED_CHUNK_LIMIT = 16 * 1024
 
 
-class _SmallChunks(httpx.AsyncByteStream):
-    """A response stream re-cut into raw chunks of at most ``ENCODED_CHUNK_LIMIT`` bytes."""
+class _DecodedStream(httpx.AsyncByteStream):
+    """A compressed response stream, decoded in bounded pieces (see ``araise_for_status``)."""
 
-    def __init__(self, stream: httpx.AsyncByteStream) -> None:
+    def __init__(self, stream: httpx.AsyncByteStream, content_encoding: str) -> None:
+        from intralinks_async._response import BoundedDecoder
+
         self._stream = stream
+        self._decoder = BoundedDecoder(content_encoding, 0)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            if len(chunk) <= ENCODED_CHUNK_LIMIT:
-                yield chunk
-                continue
-            view = memoryview(chunk)
-            for start in range(0, len(chunk), ENCODED_CHUNK_LIMIT):
-                yield bytes(view[start : start + ENCODED_CHUNK_LIMIT])
+        from intralinks_async._response import Undecodable
+
+        try:
+            async for chunk in self._stream:
+                for start in range(0, len(chunk), ENCODED_CHUNK_LIMIT):
+                    for piece in self._decoder.pieces(chunk[start : start + ENCODED_CHUNK_LIMIT]):
+                        if piece:
+                            yield piece
+        except Undecodable as exc:
+            raise httpx.DecodingError(f"the response body is not valid: {exc}") from None
 
     async def aclose(self) -> None:
         await self._stream.aclose()
 
 
-def _bound_decoded_chunks(response: httpx.Response) -> None:
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding in ("", "identity") or hasattr(response, "_content"):
+def _decode_incrementally(response: httpx.Response, operation: str | None) -> None:
+    from httpx._decoders import IdentityDecoder
+
+    from intralinks_async._response import unknown_coding_message, unknown_codings
+
+    encoding = ", ".join(response.headers.get_list("content-encoding"))
+    unknown = unknown_codings(encoding)
+    if unknown:
+        raise APIResponseValidationError(
+            unknown_coding_message(unknown), operation=operation, status_code=response.status_code
+        )
+    codings = {n.strip().lower() for n in encoding.split(",")} - {"", "identity"}
+    if not codings or hasattr(response, "_content"):
         return
     stream = response.stream
-    if isinstance(stream, httpx.AsyncByteStream) and not isinstance(stream, _SmallChunks):
-        response.stream = _SmallChunks(stream)
+    if isinstance(stream, httpx.AsyncByteStream) and not isinstance(stream, _DecodedStream):
+        response.stream = _DecodedStream(stream, encoding)
+        response._decoder = IdentityDecoder()  # decoded above: httpx must not decode again
 
 
 async def _read_error_prefix(response: httpx.Response) -> bytes:
