@@ -194,13 +194,34 @@ def _scan_local(root: Path) -> _LocalTree:
     return tree
 
 
-def _sha1_file(path: str) -> str:
+class _ChangedWhileHashed(OSError):
+    """The local file was modified, replaced or resized while it was being hashed."""
+
+
+def _fingerprint(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _sha1_file(path: str, size: int) -> str:
+    """Base64 SHA-1 of the file at ``path``, which must still be ``size`` bytes long and
+    unchanged from open to end (else :class:`_ChangedWhileHashed`)."""
     digest = hashlib.sha1(usedforsecurity=False)
+    read = 0
     with open(path, "rb") as f:
+        before = _fingerprint(os.fstat(f.fileno()))
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
+            read += len(chunk)
             thread_checkpoint()
+        after = _fingerprint(os.fstat(f.fileno()))
+    if read != size or before != after or _fingerprint(os.stat(path)) != after:
+        raise _ChangedWhileHashed("the local file changed while it was being verified")
     return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def _hashes_twice(download: bool, doc: Any) -> bool:
+    """Whether the file is hashed locally and downloaded (no server hash: download it)."""
+    return download or doc_hash(doc) is None
 
 
 @dataclass(slots=True)
@@ -321,7 +342,7 @@ class _Comparer:
     async def compare(self, parts: Parts, local: tuple[int, str], doc: Any) -> VerifyEntry:
         size, path = local
         doc_id = opt_str(doc.id)
-        expected = size * (2 if self.download else 1)  # hashed locally (and downloaded)
+        expected = size * (2 if _hashes_twice(self.download, doc) else 1)
         progress = self.tracker.item(_show(parts), expected)
         progress.start()
         entry = await self._compare(parts, size, path, doc, doc_id, progress.advance)
@@ -339,14 +360,17 @@ class _Comparer:
         if remote_size is not None and remote_size != size:
             return entry("*", f"size {size} locally, {remote_size} remotely")
         try:
-            local_hash = await anyio.to_thread.run_sync(_sha1_file, path)
+            local_hash = await anyio.to_thread.run_sync(_sha1_file, path, size)
+        except _ChangedWhileHashed as exc:
+            return entry("!", f"{exc}: verify it again once it is no longer written")
         except OSError as exc:
             return entry("!", f"cannot read the local file: {_error(exc)}")
         advance(size)
         if server_hash is not None and server_hash != local_hash:
             return entry("*", f"SHA-1 {local_hash} locally, server fileHash {server_hash}")
-        if not self.download:
-            return entry("=", "" if server_hash is not None else "size only (no server hash)")
+        if not self.download and server_hash is not None:
+            return entry("=")
+        # Without a server hash, equal sizes prove nothing: the stored bytes are hashed.
         if doc_id is None:
             return entry("!", "the document has no id: cannot download it")
         try:
@@ -355,6 +379,8 @@ class _Comparer:
             return entry("!", f"cannot download the document: {_error(exc)}")
         if stored != local_hash:
             return entry("*", f"downloaded bytes have SHA-1 {stored}, local {local_hash}")
+        if server_hash is None and not self.download:
+            return entry("=", "no server hash: downloaded and hashed")
         return entry("=", "downloaded and hashed")
 
     async def _remote_sha1(self, doc_id: str, advance: Any) -> str:
@@ -415,8 +441,10 @@ async def verify_tree(
     ``local_dir`` (what ``upload_tree`` creates) if there is one, else the whole
     workspace (what ``download_tree`` mirrors). Remote names are mapped to local names
     as downloads map them. Each file is compared by size and by the server's
-    ``fileHash`` against the local SHA-1; with ``download=True`` the stored bytes are
-    also downloaded and hashed (``concurrency`` files at a time). Local links, special
+    ``fileHash`` against the local SHA-1; with ``download=True`` (and for every document
+    the server gives no hash for) the stored bytes are also downloaded and hashed
+    (``concurrency`` files at a time). A local file modified while it is hashed is an
+    ``!`` entry, never ``=``. Local links, special
     files and unreadable entries are ``!`` entries; empty directories are not compared.
     """
     positive_int("concurrency", concurrency)
@@ -432,7 +460,9 @@ async def verify_tree(
     tracker = ProgressTracker(
         progress,
         items_total=len(pairs),
-        bytes_total=sum(size for _p, (size, _path), _d in pairs) * (2 if download else 1),
+        bytes_total=sum(
+            size * (2 if _hashes_twice(download, d) else 1) for _p, (size, _), d in pairs
+        ),
     )
     tracker.emit("totals", "", 0, None)
     comparer = _Comparer(client, workspace_id, download, tracker)

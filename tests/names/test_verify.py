@@ -204,10 +204,10 @@ async def test_local_problems_are_error_entries_and_the_rest_is_compared(
     if os.access(unreadable, os.R_OK):  # privileged: file modes do not stop reads
         real = verify_module._sha1_file
 
-        def refuse(path: str) -> str:
+        def refuse(path: str, size: int) -> str:
             if path == str(unreadable):
                 raise PermissionError(13, "Permission denied", path)
-            return real(path)
+            return real(path, size)
 
         monkeypatch.setattr(verify_module, "_sha1_file", refuse)
     try:
