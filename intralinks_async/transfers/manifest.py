@@ -120,6 +120,10 @@ class ManifestWriter:
         self.flush_interval = flush_interval
         self.records_written = 0
         self._buffer: list[ManifestRecord] = []
+        # Bytes of a batch whose write failed part-way, and how many records they finish:
+        # written first next time, so that no record is lost or written twice.
+        self._pending = b""
+        self._pending_records = 0
         self._file: BinaryIO | None = None
         self._lock = anyio.Lock()
         self._last_flush = time.monotonic()
@@ -167,22 +171,27 @@ class ManifestWriter:
             batch, self._buffer = self._buffer, []
             self._last_flush = time.monotonic()
             file = self._file
-            if file is None or (not batch and not fsync):
+            if file is None or (not batch and not fsync and not self._pending):
                 return
-            data = b"".join(_encode(r) for r in batch)
+            data = self._pending + b"".join(_encode(r) for r in batch)
+            records = self._pending_records + len(batch)
+            done = [0]
             try:
-                await anyio.to_thread.run_sync(self._write, file, data, fsync)
+                await anyio.to_thread.run_sync(self._write, file, data, fsync, done)
             except OSError as exc:
+                self._pending, self._pending_records = data[done[0] :], records
                 raise ManifestError(f"cannot write manifest {self.path!r}: {exc}") from None
-            self.records_written += len(batch)
+            self._pending, self._pending_records = b"", 0
+            self.records_written += records
 
     @staticmethod
-    def _write(file: BinaryIO, data: bytes, fsync: bool) -> None:
+    def _write(file: BinaryIO, data: bytes, fsync: bool, done: list[int]) -> None:
         view = memoryview(data)
-        while view:  # unbuffered: nothing is left pending if a write fails
+        while view:  # unbuffered: ``done[0]`` bytes are on file if a write fails
             written = file.write(view)
             if not written:
                 raise OSError("the manifest file accepted no bytes")
+            done[0] += written
             view = view[written:]
         if fsync:
             os.fsync(file.fileno())

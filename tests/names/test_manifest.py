@@ -61,9 +61,9 @@ async def test_writes_happen_off_the_event_loop(
     threads: list[int] = []
     original = ManifestWriter._write
 
-    def spy(file, data, fsync):  # type: ignore[no-untyped-def]
+    def spy(file, data, fsync, done):  # type: ignore[no-untyped-def]
         threads.append(threading.get_ident())
-        original(file, data, fsync)
+        original(file, data, fsync, done)
 
     monkeypatch.setattr(ManifestWriter, "_write", staticmethod(spy))
     async with ManifestWriter(tmp_path / "m.jsonl", batch_size=10) as writer:
