@@ -507,17 +507,19 @@ def display_name(name: str) -> str:
 
 # --- case-insensitive destinations ----------------------------------------------------
 
-_CASE_PROBES: dict[int, bool] = {}
+_CASE_PROBES: dict[tuple[int, int], bool] = {}
 
 
 def fs_is_case_insensitive(directory: str | os.PathLike[str]) -> bool:
-    """Whether the file system holding ``directory`` treats ``a`` and ``A`` as one name.
+    """Whether ``directory`` treats ``a`` and ``A`` as one name.
 
-    Probes once per device (creates, stats and removes a temporary file in
-    ``directory``; blocking: call it in a worker thread). When the probe cannot run (a
-    read-only directory...), answers the platform's usual default without caching it.
+    Probes once per directory (creates, stats and removes a temporary file in
+    ``directory``; blocking: call it in a worker thread): on one file system, Linux
+    ``casefold`` directories sit next to case-sensitive ones. When the probe cannot run
+    (a read-only directory...), answers the platform's usual default without caching it.
     """
-    device = os.stat(directory).st_dev
+    st = os.stat(directory)
+    device = (st.st_dev, st.st_ino)
     cached = _CASE_PROBES.get(device)
     if cached is not None:
         return cached

@@ -89,7 +89,7 @@ def test_probe_on_this_file_system(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert list(tmp_path.iterdir()) == []  # the probe file is gone
 
 
-def test_probe_detects_a_case_insensitive_system_and_caches_per_device(
+def test_probe_detects_a_case_insensitive_system_and_caches_per_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(names_module, "_CASE_PROBES", {})
@@ -101,9 +101,11 @@ def test_probe_detects_a_case_insensitive_system_and_caches_per_device(
 
     monkeypatch.setattr(names_module.os.path, "samefile", samefile)
     assert fs_is_case_insensitive(tmp_path) is True
-    (tmp_path / "sub").mkdir()
-    assert fs_is_case_insensitive(tmp_path / "sub") is True  # same device: cached
+    assert fs_is_case_insensitive(tmp_path) is True  # cached
     assert len(calls) == 1
+    (tmp_path / "sub").mkdir()  # same device, but casefold is per directory: probed
+    assert fs_is_case_insensitive(tmp_path / "sub") is True
+    assert len(calls) == 2
     a, b = calls[0]
     assert a != b and a.casefold() == b.casefold()
 
