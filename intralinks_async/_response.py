@@ -74,16 +74,26 @@ class Undecodable(Exception):
     """Raised by :meth:`BoundedDecoder.feed`: the body is not valid for its Content-Encoding."""
 
 
-class _ZlibStage:
-    """gzip or deflate, decoded in steps of at most ``_STEP`` output bytes."""
+_GZIP_MAGIC = b"\x1f\x8b"
 
-    __slots__ = ("_raw_fallback", "_started", "_z")
+
+class _ZlibStage:
+    """gzip or deflate, decoded in steps of at most ``_STEP`` output bytes.
+
+    A gzip body may hold several members (RFC 1952): each is decoded in turn. Bytes after
+    the end that do not start a member are ignored (never buffered).
+    """
+
+    __slots__ = ("_ignore", "_raw_fallback", "_started", "_tail", "_wbits", "_z")
 
     def __init__(self, wbits: int) -> None:
+        self._wbits = wbits
         self._z = zlib.decompressobj(wbits)
         # "deflate" is sometimes sent without the zlib header (raw deflate); httpx accepts it.
         self._raw_fallback = wbits == zlib.MAX_WBITS
         self._started = False
+        self._tail = b""  # the first byte of what may be the next gzip member
+        self._ignore = False
 
     def _first(self, data: bytes) -> bytes:
         try:
@@ -94,19 +104,39 @@ class _ZlibStage:
             self._z = zlib.decompressobj(-zlib.MAX_WBITS)
             return self._z.decompress(data, _STEP)
 
-    def __call__(self, data: bytes) -> Iterator[bytes]:
+    def _member(self, data: bytes) -> Iterator[bytes]:
+        out = self._first(data)
+        self._started = True
         z = self._z
-        if z.eof:
-            return  # bytes after the end of the stream are ignored (never buffered)
+        while out:
+            yield out
+            if not z.unconsumed_tail and len(out) < _STEP:
+                break
+            out = z.decompress(z.unconsumed_tail, _STEP)
+
+    def _next_member(self, data: bytes) -> bool:
+        """After the end of a member: whether ``data`` starts another (then it is set up)."""
+        data = self._tail + data
+        if self._wbits != zlib.MAX_WBITS | 16 or (len(data) >= 2 and data[:2] != _GZIP_MAGIC):
+            self._ignore = True
+            return False
+        if len(data) < 2:
+            self._tail = data
+            return False
+        self._tail = b""
+        self._z = zlib.decompressobj(self._wbits)
+        return True
+
+    def __call__(self, data: bytes) -> Iterator[bytes]:
         try:
-            out = self._first(data)
-            self._started = True
-            z = self._z
-            while out:
-                yield out
-                if not z.unconsumed_tail and len(out) < _STEP:
-                    break
-                out = z.decompress(z.unconsumed_tail, _STEP)
+            while data and not self._ignore:
+                if self._z.eof:
+                    pending = self._tail + data
+                    if not self._next_member(data):
+                        return
+                    data = pending
+                yield from self._member(data)
+                data = self._z.unused_data if self._z.eof else b""
         except zlib.error as exc:
             raise Undecodable(str(exc)) from None
 

@@ -89,3 +89,28 @@ async def test_identity_and_known_chains_still_decode(kind: str) -> None:
     )
     async with client_for(kind, replying(reply)) as client:
         assert (await client.workspaces.get("ws1")).id == "ws1"
+
+
+@pytest.mark.parametrize("kind", TRANSPORTS)
+async def test_multi_member_gzip_download_is_not_truncated(kind: str) -> None:
+    # RFC 1952: a gzip file may hold several members; the body is all of them.
+    parts = [bytes(range(256)) * 300, b"second member", b"", b"third" * 50_000]
+    body = b"".join(gzip.compress(p) for p in parts)
+    reply = Reply(200, [("Content-Encoding", "gzip")], body)
+    received = b""
+    async with (
+        client_for(kind, replying(reply)) as client,
+        client.documents.download("ws1", "d1") as chunks,
+    ):
+        async for chunk in chunks:
+            received += chunk
+    assert received == b"".join(parts)
+
+
+@pytest.mark.parametrize("kind", TRANSPORTS)
+async def test_multi_member_gzip_json_is_decoded_whole(kind: str) -> None:
+    text = json.dumps(WORKSPACE).encode()
+    body = gzip.compress(text[:10]) + gzip.compress(text[10:])
+    reply = Reply(200, [("Content-Type", "application/json"), ("Content-Encoding", "gzip")], body)
+    async with client_for(kind, replying(reply)) as client:
+        assert (await client.workspaces.get("ws1")).name == "Falcon"
