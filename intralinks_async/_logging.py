@@ -125,8 +125,9 @@ _SECRET_QUERY_KEYS = frozenset(_SECRET_NAMES)
 _BODY_SECRET_NAMES = ["access_token", "refresh_token", "client_secret", "id_token"]
 _BODY_SECRET_NAMES += ["password", "assertion", "api_key", "token"]
 _SECRET_FIELDS = "|".join(_BODY_SECRET_NAMES)
+# The value may be cut (a clipped or truncated body): then it runs to the end of the text.
 _JSON_SECRET_RE = re.compile(
-    r'("(?:' + _SECRET_FIELDS + r')"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE
+    r'("(?:' + _SECRET_FIELDS + r')"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.IGNORECASE
 )
 _FORM_SECRET_RE = re.compile(r"\b((?:" + _SECRET_FIELDS + r")=)[^&\s\"'<>]+", re.IGNORECASE)
 _BEARER_RE = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/=]+", re.IGNORECASE)

@@ -95,3 +95,12 @@ def test_repr_of_an_error_masks_a_secret_registered_later() -> None:
         assert REDACTED in repr(error)
     finally:
         forget_secrets()
+
+
+def test_secret_field_cut_by_a_clip_or_a_truncated_body_is_masked() -> None:
+    unregistered = "eyJ" + secrets.token_urlsafe(40)
+    body = '{"id": "d1", "note": "' + "x" * 1950 + '", "access_token": "' + unregistered
+    clipped = body[:2010]  # a body clipped (or cut by the server) inside the secret's value
+    assert unregistered[:5] in clipped
+    assert unregistered[:5] not in redact_text(clipped)
+    assert unregistered[:5] not in redact_text('{"refresh_token":"' + unregistered[:20])
