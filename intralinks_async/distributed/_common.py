@@ -65,26 +65,6 @@ class RunOptions:
         return self.max_in_flight or 2 * max(1, workers)
 
 
-def credentials_from(
-    *,
-    base_url: str,
-    client_id: str | None,
-    client_secret: str | None,
-    access_token: str | None,
-    refresh_token: str | None,
-    client_options: Mapping[str, Any] | None,
-) -> Credentials:
-    """Validated :class:`Credentials` (refuses rotating refresh tokens)."""
-    return Credentials.create(
-        base_url=base_url,
-        client_id=client_id,
-        client_secret=client_secret,
-        access_token=access_token,
-        refresh_token=refresh_token,
-        client_options=client_options,
-    )
-
-
 def _raise_problems(answers: Mapping[str, Any], path: str) -> None:
     for worker, answer in sorted(answers.items()):
         if isinstance(answer, BaseException):

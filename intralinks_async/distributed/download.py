@@ -18,7 +18,6 @@ from intralinks_async.distributed._cluster import DaskTarget, open_cluster
 from intralinks_async.distributed._common import (
     RunContext,
     RunOptions,
-    credentials_from,
     finish_report,
     record_results,
     run_context,
@@ -37,6 +36,7 @@ from intralinks_async.distributed._shards import (
 )
 from intralinks_async.distributed._tasks import download_shard
 from intralinks_async.distributed._worker import is_fatal
+from intralinks_async.distributed.credentials import Credentials
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import positive_int, require_id, writable_target_dir
 from intralinks_async.transfers._run import TreeRun
@@ -95,7 +95,7 @@ async def download_tree(
     options = RunOptions(concurrency, shard_files, shard_bytes, cluster_concurrency, max_in_flight)
     positive_int("chunk_concurrency", chunk_concurrency)
     positive_int("chunk_size", chunk_size)
-    credentials = credentials_from(
+    credentials = Credentials.create(
         base_url=base_url,
         client_id=client_id,
         client_secret=client_secret,

@@ -18,7 +18,6 @@ from intralinks_async.distributed._cluster import DaskTarget, open_cluster
 from intralinks_async.distributed._common import (
     RunContext,
     RunOptions,
-    credentials_from,
     finish_report,
     record_results,
     run_context,
@@ -36,6 +35,7 @@ from intralinks_async.distributed._shards import (
     shard_stream,
 )
 from intralinks_async.distributed._tasks import upload_shard
+from intralinks_async.distributed.credentials import Credentials
 from intralinks_async.transfers._api import RemoteAPI
 from intralinks_async.transfers._checks import existing_dir, require_id
 from intralinks_async.transfers._run import TreeRun, journal_excludes
@@ -101,7 +101,7 @@ async def upload_tree(
         raise ValueError(f"on_conflict must be 'skip', 'new_version' or 'error': {on_conflict!r}")
     workspace_id = require_id("workspace_id", workspace_id)
     options = RunOptions(concurrency, shard_files, shard_bytes, cluster_concurrency, max_in_flight)
-    credentials = credentials_from(
+    credentials = Credentials.create(
         base_url=base_url,
         client_id=client_id,
         client_secret=client_secret,
