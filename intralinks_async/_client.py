@@ -197,9 +197,7 @@ class IntralinksClient(Resources):
         if timeout is None or isinstance(timeout, int | float):
             timeout = httpx.Timeout(timeout)
         self.timeout = timeout
-        if not isinstance(max_response_bytes, int) or max_response_bytes < 1:
-            raise ValueError("max_response_bytes must be a positive int")
-        self.max_response_bytes = max_response_bytes
+        self.max_response_bytes = _positive_limit(max_response_bytes)
         # httpx.Request copies it; the body limit travels with each request (_response.py).
         self._extensions: dict[str, object] = {
             "timeout": timeout.as_dict(),
@@ -340,8 +338,9 @@ class IntralinksClient(Resources):
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | httpx.Timeout | None | object = _UNCHANGED,
+        max_response_bytes: int | None = None,
     ) -> IntralinksClient:
-        """A view of this client with other retry/timeout settings.
+        """A view of this client with other retry/timeout/response-size settings.
 
         It shares the connection pool, auth and token, the rate controller and the outage
         circuit (closing it closes nothing); e.g.
@@ -365,6 +364,12 @@ class IntralinksClient(Resources):
             assert isinstance(timeout, httpx.Timeout)
             clone.timeout = timeout
             clone._extensions = {**self._extensions, "timeout": timeout.as_dict()}
+        if max_response_bytes is not None:
+            clone.max_response_bytes = _positive_limit(max_response_bytes)
+            clone._extensions = {
+                **clone._extensions,
+                MAX_RESPONSE_BYTES_EXTENSION: max_response_bytes,
+            }
         Resources.__init__(clone, clone)  # resources bound to the view
         return clone
 
@@ -526,3 +531,14 @@ class IntralinksClient(Resources):
         if self._closed or (self._parent is not None and self._parent._closed):
             raise RuntimeError("the client is closed")
         return await self._pipeline.send(self, call)
+
+
+def _positive_limit(max_response_bytes: object) -> int:
+    """``max_response_bytes`` if it is an int >= 1, else ValueError."""
+    if (
+        not isinstance(max_response_bytes, int)
+        or isinstance(max_response_bytes, bool)
+        or max_response_bytes < 1
+    ):
+        raise ValueError("max_response_bytes must be a positive int")
+    return max_response_bytes

@@ -1,4 +1,9 @@
-"""Streamed binary responses of the generated download operations (never read whole)."""
+"""Binary responses of the generated download operations: streamed, or read whole when small.
+
+``open_download`` streams the body (never held whole). ``read_download`` reads it in one
+piece for a caller that knows the document is small; the sender's response-size limit
+(``max_response_bytes``) bounds what it may hold.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from intralinks_async._core.sender import RequestSender
-from intralinks_async._core.types import DownloadStream
-from intralinks_async.errors import araise_for_status
+from intralinks_async._core.types import DownloadStream, Response
+from intralinks_async.errors import araise_for_status, raise_for_status
 
-__all__ = ["download_chunks", "open_download"]
+__all__ = ["download_chunks", "open_download", "read_download"]
 
 
 @asynccontextmanager
@@ -44,3 +49,32 @@ async def download_chunks(
     """Enter ``stream`` and yield its body as an async iterator of bytes chunks."""
     async with stream as download:
         yield download.aiter_bytes()
+
+
+async def read_download(
+    sender: RequestSender,
+    method: str,
+    path: str,
+    *,
+    operation: str,
+    params: Mapping[str, Any] | None,
+    headers: Mapping[str, str] | None,
+    authenticated: bool,
+) -> Response[bytes]:
+    """Send the request and read the body whole; a non-2xx raises the typed error.
+
+    For bodies known to be small: the sender's size limit (``max_response_bytes``)
+    applies, a larger 2xx body raises
+    :class:`~intralinks_async.errors.ResponseTooLargeError`.
+    """
+    response = await sender.request(
+        method,
+        path,
+        operation=operation,
+        params=params,
+        headers=headers or None,
+        authenticated=authenticated,
+    )
+    raise_for_status(response, operation=operation)
+    content = response.content
+    return Response(response.status_code, content, response.headers, content)

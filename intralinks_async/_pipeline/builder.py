@@ -63,6 +63,26 @@ class RequestBuilder:
         self._headers = httpx.Headers(default_headers)
         self._append_auth = "Authorization" not in self._headers
 
+    def _with_extra(self, extra: Mapping[str, str], authorization: str | None) -> httpx.Headers:
+        """The defaults, replaced by ``extra`` per name, then the bearer token (which
+        replaces any Authorization in either), built without re-normalising each entry."""
+        if isinstance(extra, httpx.Headers):
+            added = list(extra._list)  # already (raw name, lowercased name, value)
+        else:
+            added = [
+                (raw, raw.lower(), v.encode("latin-1"))
+                for k, v in extra.items()
+                if (raw := k.encode("latin-1")) is not None
+            ]
+        names = {entry[1] for entry in added}
+        if authorization is not None:
+            names.add(_AUTHORIZATION_LOWER)
+            added = [entry for entry in added if entry[1] != _AUTHORIZATION_LOWER]
+            added.append((_AUTHORIZATION, _AUTHORIZATION_LOWER, authorization.encode("utf-8")))
+        headers = httpx.Headers()
+        headers._list = [entry for entry in self._headers._list if entry[1] not in names] + added
+        return headers
+
     def build(
         self,
         method: str,
@@ -94,9 +114,7 @@ class RequestBuilder:
         else:  # let httpx percent-encode whatever was passed
             url = httpx.URL(self._base_str + path, params=params)
         if extra:
-            headers = httpx.Headers(merge_headers(self._defaults, extra))
-            if authorization is not None:
-                headers["Authorization"] = authorization
+            headers = self._with_extra(extra, authorization)
         elif authorization is not None and self._append_auth:
             # What Headers.__setitem__ would produce, without its scan of the list.
             headers = httpx.Headers(self._headers)  # cheap list copy

@@ -17,15 +17,22 @@ import httpx
 from intralinks_async._generated.api import Resources
 from intralinks_async._generated.api.documents import download_document
 from intralinks_async._generated.models import Document, Folder, UploadDocumentBody
-from intralinks_async._generated.types import File
+from intralinks_async._generated.types import File, Response
 
 __all__ = [
+    "SMALL_BODY_LIMIT",
     "CountingSender",
     "RemoteAPI",
     "doc_hash",
     "doc_size",
     "opt_str",
 ]
+
+#: Documents up to this size are read whole (one request, one buffer); larger ones stream.
+SMALL_BODY_LIMIT = 1024 * 1024
+#: Ranges, sizes and hashes refer to the stored bytes, which a compressed
+#: representation would not match.
+_IDENTITY = {"Accept-Encoding": "identity"}
 
 
 class _Sender(Protocol):
@@ -97,11 +104,25 @@ class RemoteAPI:
         self._resources = Resources(self.sender)
         #: Retries made by the transfer logic itself (re-requested ranges, re-sent uploads).
         self.own_retries = 0
+        self._small: CountingSender | None = None
 
     @property
     def retries(self) -> int:
         """Every retry so far: the client's and the transfer's own."""
-        return self.sender.retries + self.own_retries
+        small = self._small.retries if self._small is not None else 0
+        return self.sender.retries + small + self.own_retries
+
+    def _small_sender(self) -> CountingSender:
+        """A sender whose responses may hold at most ``SMALL_BODY_LIMIT`` bytes."""
+        if self._small is None:
+            with_options = getattr(self.client, "with_options", None)
+            view = (
+                self.client
+                if with_options is None
+                else with_options(max_response_bytes=SMALL_BODY_LIMIT)
+            )
+            self._small = CountingSender(view)
+        return self._small
 
     async def get_document(self, workspace_id: str, document_id: str) -> Document:
         """getDocument."""
@@ -151,6 +172,18 @@ class RemoteAPI:
         )
         return doc
 
+    async def read_small(
+        self, workspace_id: str, document_id: str, headers: Mapping[str, str]
+    ) -> Response[bytes]:
+        """downloadDocument read whole, for a document known to be at most
+        ``SMALL_BODY_LIMIT`` bytes (a larger body raises ``ResponseTooLargeError``)."""
+        return await download_document.read_detailed(
+            client=self._small_sender(),
+            workspace_id=workspace_id,
+            document_id=document_id,
+            headers={**_IDENTITY, **headers},
+        )
+
     def download(
         self, workspace_id: str, document_id: str, headers: Mapping[str, str]
     ) -> AbstractAsyncContextManager[Any]:
@@ -163,6 +196,6 @@ class RemoteAPI:
             client=self.sender,
             workspace_id=workspace_id,
             document_id=document_id,
-            headers={"Accept-Encoding": "identity", **headers},
+            headers={**_IDENTITY, **headers},
         )
         return cm

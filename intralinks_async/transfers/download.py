@@ -35,10 +35,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from intralinks_async.errors import APIStatusError
-from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size
+from intralinks_async.errors import APIStatusError, ResponseTooLargeError
+from intralinks_async.transfers._api import SMALL_BODY_LIMIT, RemoteAPI, doc_hash, doc_size
 from intralinks_async.transfers._checks import positive_int
 from intralinks_async.transfers._failures import MAX_RESUMES, ShortReadError, body_broke
+from intralinks_async.transfers._threads import run_short
 from intralinks_async.transfers.errors import DocumentChangedError, IntegrityError, TransferError
 from intralinks_async.transfers.progress import ItemProgress
 from intralinks_async.transfers.window import unwrap_exception_group
@@ -51,7 +52,7 @@ DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 #: Bytes buffered before a positional write (and read back per hashing step).
 WRITE_BLOCK = 1024 * 1024
 #: Documents up to this size are fetched into memory and written in one thread hop.
-SMALL_DOCUMENT = 1024 * 1024
+SMALL_DOCUMENT = SMALL_BODY_LIMIT
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
@@ -125,7 +126,7 @@ class FileDownload:
         self.api = api
         self.workspace_id = workspace_id
         self.document_id = document_id
-        self.dest = Path(dest)
+        self.dest = dest if isinstance(dest, Path) else Path(dest)
         self.chunk_size = chunk_size
         self.concurrency = concurrency
         self.verify = verify
@@ -232,7 +233,7 @@ class FileDownload:
             self.progress.start()
         data = await self._fetch_small(size)
         expected = self._expected_hash if self.verify else None
-        sha1, self.sha256 = await anyio.to_thread.run_sync(
+        sha1, self.sha256 = await run_short(
             lambda: write_durable(
                 self.dest,
                 data,
@@ -247,37 +248,30 @@ class FileDownload:
         return DownloadResult(self.dest, size, sha1, self._etag, False)
 
     async def _fetch_small(self, size: int) -> bytes:
-        buf = bytearray()
-        resumes = 0
-        while len(buf) < size:
-            # The first request asks for the whole document (no range to evaluate);
-            # only a resumption asks for the rest, pinned to the version first seen.
-            headers: dict[str, str] = {}
-            if buf:
-                headers["Range"] = f"bytes={len(buf)}-{size - 1}"
-                if self._validator:
-                    headers["If-Range"] = self._validator
-            responded = False
+        """The whole document in one request, read in one piece.
+
+        A body that breaks is the client's to retry (a GET is idempotent); one that ends
+        early without an error (no Content-Length) is asked for again, at most
+        ``MAX_RESUMES`` times.
+        """
+        short = 0
+        while True:
             try:
-                async with self.api.download(self.workspace_id, self.document_id, headers) as s:
-                    responded = True
-                    self._check_small_answer(s, len(buf), size)
-                    async for piece in s.aiter_bytes():
-                        buf += piece
-                        if len(buf) > size:
-                            raise IntegrityError(
-                                f"{self._label()}: more bytes than its fileSize ({size})"
-                            )
-                if len(buf) < size:
-                    raise ShortReadError(f"{self._label()}: response ended early")
-            except (DocumentChangedError, IntegrityError):
-                raise
-            except Exception as exc:
-                resumes += 1
-                self._resume_or_raise(resumes, exc, responded)
-                if not self._validator:
-                    buf = bytearray()  # nothing pins the version: start again from byte 0
-        return bytes(buf)
+                answer = await self.api.read_small(self.workspace_id, self.document_id, {})
+            except ResponseTooLargeError:
+                raise IntegrityError(
+                    f"{self._label()}: more bytes than its fileSize ({size})"
+                ) from None
+            self._check_small_answer(answer, 0, size)
+            data = answer.content
+            if len(data) == size:
+                return data
+            if len(data) > size:
+                raise IntegrityError(f"{self._label()}: more bytes than its fileSize ({size})")
+            short += 1
+            if short > MAX_RESUMES:
+                raise ShortReadError(f"{self._label()}: response ended early")
+            self.api.own_retries += 1
 
     def _check_small_answer(self, s: Any, start: int, size: int) -> None:
         if s.status_code == 200 and start == 0:

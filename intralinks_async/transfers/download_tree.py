@@ -43,6 +43,7 @@ from intralinks_async.transfers.names import (
     fs_is_case_insensitive,
     is_temp_name,
     remote_to_local,
+    safe_child,
     safe_join,
     sanitize_name,
 )
@@ -259,6 +260,7 @@ class _TreeDownload:
         self.jrnl = run.journal
         self.workspace_id = workspace_id
         self.dest = dest
+        self.local_dirs: dict[tuple[str, ...], str] = {}
         self.concurrency = concurrency
         self.chunk_size = chunk_size
         self.chunk_concurrency = chunk_concurrency
@@ -272,7 +274,7 @@ class _TreeDownload:
         #: Local directories that held files before the run (others need no lookup).
         self.occupied: set[tuple[str, ...]] = set()
         #: Directories a file was renamed into (fsynced once, at the end).
-        self.touched: set[Path] = set()
+        self.touched: set[str] = set()
 
     async def plan(self, folder_id: str | None) -> list[tuple[str, tuple[str, ...]]]:
         """List the folders, assign local directories, create them (not in a dry run)."""
@@ -312,7 +314,9 @@ class _TreeDownload:
 
     async def transfer(self, order: list[tuple[str, tuple[str, ...]]]) -> Exception | None:
         """Listings feed the download window; returns the fatal failure, if any."""
-        send, receive = anyio.create_memory_object_stream[_Work](max(16, self.concurrency * 4))
+        # One message per folder listing (not per document): a stream send and receive
+        # each cost a checkpoint, which at thousands of small files a second shows.
+        send, receive = anyio.create_memory_object_stream[list[_Work]](max(4, self.concurrency))
         fatal: list[Exception | None] = [None]
 
         async def produce() -> None:
@@ -329,8 +333,9 @@ class _TreeDownload:
 
         async def items() -> AsyncIterator[_Work]:
             async with receive:
-                async for work in receive:
-                    yield work
+                async for batch in receive:
+                    for work in batch:
+                        yield work
 
         try:
             async with anyio.create_task_group() as tg:
@@ -368,8 +373,8 @@ class _TreeDownload:
             )
         self.report.items_total += len(batch)
         self.tracker.add_totals(items=len(batch), nbytes=sum(doc_size(d) or 0 for d in docs))
-        for item in batch:
-            await send.send((item, entries.get(item.key)))
+        if batch:
+            await send.send([(item, entries.get(item.key)) for item in batch])
 
     def _listing_failed(self, entry: tuple[str, tuple[str, ...]], exc: Exception) -> None:
         self.report.failures.append(TransferFailure("/".join(entry[1]) + "/", exc))
@@ -379,6 +384,14 @@ class _TreeDownload:
         self.report.failures.append(TransferFailure(item.key, exc))
         if self.jrnl is not None:
             self.jrnl.failed(item.key, f"{type(exc).__name__}: {exc}")
+
+    def _local_path(self, parts: tuple[str, ...]) -> Path:
+        """Where a document goes: its directory is checked once, then each file name."""
+        where = parts[:-1]
+        directory = self.local_dirs.get(where)
+        if directory is None:
+            directory = self.local_dirs[where] = os.fspath(safe_join(self.dest, *where))
+        return safe_child(directory, parts[-1])
 
     def _remote_path(self, item: _Item) -> str:
         return _join(self.remote_dirs.get(item.parts[:-1], ""), opt_str(item.doc.name) or "_")
@@ -437,7 +450,7 @@ class _TreeDownload:
             raise ValueError("document without id")
         if jrnl is not None:
             jrnl.check()
-        local = safe_join(self.dest, *item.parts)
+        local = self._local_path(item.parts)
         if item.parts[:-1] in self.occupied:
             have = await anyio.to_thread.run_sync(_local_size, local)
             if have is not None and have == size and _still_good(item.doc, doc_id, jrnl, entry):
@@ -478,7 +491,7 @@ class _TreeDownload:
             prog.rewind()
             download = attempt()
             result = await download.run(document=fresh)
-        self.touched.add(local.parent)
+        self.touched.add(self.local_dirs[item.parts[:-1]])
         if jrnl is not None:
             jrnl.done(item.key, remote_id=doc_id, size=result.size, sha1=result.sha1)
         report.succeeded += 1
@@ -517,7 +530,7 @@ def _exists(dest: Path, parts: tuple[str, ...]) -> bool:
     return safe_join(dest, *parts).is_dir()
 
 
-def _fsync_dirs(dirs: list[Path]) -> None:
+def _fsync_dirs(dirs: list[str]) -> None:
     for path in dirs:
         thread_checkpoint()
         fsync_dir(path)

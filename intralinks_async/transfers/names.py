@@ -53,6 +53,7 @@ __all__ = [
     "journal_key",
     "local_to_remote",
     "remote_to_local",
+    "safe_child",
     "safe_join",
     "sanitize_name",
     "temp_name_for",
@@ -168,20 +169,34 @@ class NameAllocator:
         return candidate
 
 
+def _check_component(part: str) -> None:
+    if (
+        not part
+        or part in (".", "..")
+        or "/" in part
+        or "\\" in part
+        or "\x00" in part
+        or os.sep in part
+        or (os.altsep is not None and os.altsep in part)
+    ):
+        raise UnsafePathError(f"unsafe path component {part!r}")
+
+
+def safe_child(directory: str, name: str) -> Path:
+    """``directory/name`` for an absolute ``directory`` already known to be safe.
+
+    The one-component case of :func:`safe_join` (each file of a tree under its
+    directory): ``name`` is checked the same way, with no path normalisation to redo.
+    """
+    _check_component(name)
+    return Path((directory if directory.endswith(os.sep) else directory + os.sep) + name)
+
+
 def safe_join(root: str | os.PathLike[str], *parts: str) -> Path:
     """Join sanitised ``parts`` under ``root``, refusing anything that escapes it."""
     base = os.path.abspath(root)
     for part in parts:
-        if (
-            not part
-            or part in (".", "..")
-            or "/" in part
-            or "\\" in part
-            or "\x00" in part
-            or os.sep in part
-            or (os.altsep is not None and os.altsep in part)
-        ):
-            raise UnsafePathError(f"unsafe path component {part!r}")
+        _check_component(part)
     joined = os.path.abspath(os.path.join(base, *parts))
     if os.path.commonpath([base, joined]) != base or (joined == base and parts):
         raise UnsafePathError(f"path escapes {base!r}")

@@ -29,6 +29,7 @@ from intralinks_async.errors import APIResponseValidationError, APIStatusError
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import thread_checkpoint
 from intralinks_async.transfers._failures import outcome_unknown
+from intralinks_async.transfers._threads import run_short
 from intralinks_async.transfers.errors import (
     IntegrityError,
     SourceChangedError,
@@ -215,7 +216,7 @@ class _Source:
                         data = fh.read()
                     return data, digest(data)
 
-                self._data, self._sha = await anyio.to_thread.run_sync(read)
+                self._data, self._sha = await run_short(read)
             else:
                 self._data = bytes(src)
                 self._sha = digest(self._data)

@@ -7,8 +7,15 @@ million items never mean a million tasks or a million pending coroutines: at mos
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
-from typing import TypeVar
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+)
+from typing import TypeVar, cast
 
 import anyio
 
@@ -43,13 +50,16 @@ def unwrap_exception_group(exc: BaseException) -> BaseException:
     return leaves[0] if leaves else exc
 
 
-async def _aiter(items: Iterable[T] | AsyncIterable[T]) -> AsyncGenerator[T, None]:
+async def _from_sync(items: Iterable[T]) -> AsyncGenerator[T, None]:
+    for item in items:
+        yield item
+
+
+def _aiter(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
+    """An async iterator over ``items`` (an async iterable's own: no extra generator)."""
     if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
-    else:
-        for item in items:
-            yield item
+        return aiter(items)
+    return _from_sync(items)
 
 
 async def run_window(
@@ -72,7 +82,7 @@ async def run_window(
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     source = _aiter(items)
-    lock = anyio.Lock()
+    lock = anyio.Lock(fast_acquire=True)  # no extra loop pass per item when uncontended
     exhausted = False
 
     async def next_item() -> list[T]:
@@ -109,6 +119,7 @@ async def run_window(
     except BaseExceptionGroup as group:
         raise unwrap_exception_group(group) from None
     finally:
-        with anyio.CancelScope(shield=True):
-            await source.aclose()
+        if not isinstance(items, AsyncIterable):  # the caller's own iterator stays open
+            with anyio.CancelScope(shield=True):
+                await cast("AsyncGenerator[T, None]", source).aclose()
     return fatal[0] if fatal else None

@@ -33,7 +33,7 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
 
 
 def write_durable(
-    dest: Path,
+    dest: str | os.PathLike[str],
     data: bytes,
     *,
     sync_dir: bool = True,
@@ -54,10 +54,13 @@ def write_durable(
         digest = base64.b64encode(raw).decode("ascii")
         if expected_sha1 is not None and digest != expected_sha1:
             raise IntegrityError(
-                f"{dest.name!r}: SHA-1 {digest} does not match fileHash {expected_sha1}"
+                f"{os.path.basename(dest)!r}: SHA-1 {digest} does not match fileHash "
+                f"{expected_sha1}"
             )
     hex256 = hashlib.sha256(data).hexdigest() if sha256 else None
-    temp = dest.with_name(temp_name_for(dest.name, secrets.token_hex(4)))
+    # os.path on the string: a Path per file costs more than the hop's bookkeeping.
+    directory, name = os.path.split(os.fspath(dest))
+    temp = os.path.join(directory, temp_name_for(name, secrets.token_hex(4)))
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o600)
     try:
         try:
@@ -73,7 +76,7 @@ def write_durable(
             os.unlink(temp)
         raise
     if sync_dir:
-        _fsync_dir(dest.parent)
+        _fsync_dir(Path(directory or "."))
     return digest, hex256
 
 

@@ -44,7 +44,11 @@ async def test_bounded_and_lazy() -> None:
     with pytest.raises(_Stop):
         await run_window(items(), worker, concurrency=4)
     assert peak == 4
-    assert pulled <= 204
+    # 200 done, 4 in flight, and at most one more per worker: a worker that finishes in
+    # the same loop pass as the failing one takes its next item before the task group's
+    # cancellation reaches it (taking an item does not yield), and that item is
+    # cancelled at its first await.
+    assert pulled <= 204 + 4
 
 
 class _Stop(Exception):

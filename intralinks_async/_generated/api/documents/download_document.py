@@ -10,8 +10,8 @@ from contextlib import AbstractAsyncContextManager
 
 import httpx
 from intralinks_async._core.sender import RequestSender, encode_path_param
-from intralinks_async._core.streams import download_chunks, open_download
-from intralinks_async._core.types import DownloadStream, Unset
+from intralinks_async._core.streams import download_chunks, open_download, read_download
+from intralinks_async._core.types import DownloadStream, Response, Unset
 
 OPERATION = "downloadDocument"
 METHOD = "GET"
@@ -63,6 +63,46 @@ def stream_detailed(
     """
 
     return open_download(
+        client,
+        METHOD,
+        _path(
+            workspace_id,
+            document_id,
+        ),
+        operation=OPERATION,
+        params=None,
+        headers=_headers(
+            headers,
+        ),
+        authenticated=AUTHENTICATED,
+    )
+
+
+async def read_detailed(
+    workspace_id: str | Unset,
+    document_id: str | Unset,
+    *,
+    client: RequestSender,
+    headers: Mapping[str, str] | None = None,
+) -> Response[bytes]:
+    """Intralinks Download Document
+
+     Downloads the file content of a document.
+
+    Args:
+        workspace_id (str):
+        document_id (str):
+
+    Raises:
+        ValueError: If a path parameter is UNSET, empty, ".", ".." or contains control characters.
+        intralinks_async.errors.APIStatusError: If the server answers with a non-2xx status.
+        intralinks_async.errors.APIConnectionError: If the request could not be completed.
+
+    Returns:
+        Response whose content is the whole body, read in one piece and bounded by the client's max_response_bytes (for documents known to be small; stream the others)
+    """
+
+    return await read_download(
         client,
         METHOD,
         _path(
