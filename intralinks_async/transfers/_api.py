@@ -33,6 +33,8 @@ SMALL_BODY_LIMIT = 1024 * 1024
 #: Ranges, sizes and hashes refer to the stored bytes, which a compressed
 #: representation would not match.
 _IDENTITY = {"Accept-Encoding": "identity"}
+# Built once (with the Accept the operation would add): copied per request, not rebuilt.
+_WHOLE_READ_HEADERS = httpx.Headers({**_IDENTITY, "Accept": download_document.ACCEPT})
 
 
 class _Sender(Protocol):
@@ -181,7 +183,7 @@ class RemoteAPI:
             client=self._small_sender(),
             workspace_id=workspace_id,
             document_id=document_id,
-            headers={**_IDENTITY, **headers},
+            headers={**_IDENTITY, **headers} if headers else _WHOLE_READ_HEADERS,
         )
 
     def download(

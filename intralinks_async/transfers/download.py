@@ -34,6 +34,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import httpx
 
 from intralinks_async.errors import APIStatusError, ResponseTooLargeError
 from intralinks_async.transfers._api import SMALL_BODY_LIMIT, RemoteAPI, doc_hash, doc_size
@@ -67,6 +68,24 @@ class DownloadResult:
     etag: str | None
     ranged: bool
     """Whether the file was fetched in concurrent ranges (False: one stream)."""
+
+
+_WHOLE_ANSWER_HEADERS = frozenset({b"content-length", b"etag", b"last-modified"})
+
+
+def _header_text(headers: httpx.Headers, value: bytes | None) -> str | None:
+    """A header value decoded as ``headers.get`` would (its encoding only if not ASCII)."""
+    if value is None:
+        return None
+    return value.decode("ascii") if value.isascii() else value.decode(headers.encoding)
+
+
+@dataclass(frozen=True, slots=True)
+class _AnswerHead:
+    """Status and headers of an answer, as the range checks read them."""
+
+    status_code: int
+    headers: httpx.Headers
 
 
 def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
@@ -162,12 +181,12 @@ class FileDownload:
         return start, min(self._total, start + self.chunk_size) - 1
 
     def _pin(self, headers: Any) -> None:
-        etag = headers.get("etag")
+        self._set_validator(headers.get("etag"), headers.get("last-modified"))
+
+    def _set_validator(self, etag: str | None, modified: str | None) -> None:
+        """A strong ETag pins the version seen; else Last-Modified (or nothing)."""
         self._etag = etag
-        if etag and not etag.startswith("W/"):
-            self._validator = etag
-        else:
-            self._validator = headers.get("last-modified")
+        self._validator = etag if etag and not etag.startswith("W/") else modified
 
     def _check_same(self, headers: Any) -> None:
         etag = headers.get("etag")
@@ -262,7 +281,7 @@ class FileDownload:
                 raise IntegrityError(
                     f"{self._label()}: more bytes than its fileSize ({size})"
                 ) from None
-            self._check_small_answer(answer, 0, size)
+            self._check_whole_answer(answer.status_code, answer.headers, size)
             data = answer.content
             if len(data) == size:
                 return data
@@ -272,6 +291,27 @@ class FileDownload:
             if short > MAX_RESUMES:
                 raise ShortReadError(f"{self._label()}: response ended early")
             self.api.own_retries += 1
+
+    def _check_whole_answer(self, status: int, headers: httpx.Headers, size: int) -> None:
+        """A 200 of the announced length; the validator it carries pins the version."""
+        if status != 200:
+            self._check_small_answer(_AnswerHead(status, headers), 0, size)
+            return
+        wanted = _WHOLE_ANSWER_HEADERS
+        found: dict[bytes, bytes] = {}
+        for _raw, name, value in headers._list:  # one pass, no per-lookup normalising
+            if name in wanted and name not in found:
+                found[name] = value
+        length = found.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) != size:
+            raise DocumentChangedError(
+                f"{self._label()} is {length.decode()} bytes but its metadata says {size}: "
+                "it changed since it was listed"
+            )
+        self._set_validator(
+            _header_text(headers, found.get(b"etag")),
+            _header_text(headers, found.get(b"last-modified")),
+        )
 
     def _check_small_answer(self, s: Any, start: int, size: int) -> None:
         if s.status_code == 200 and start == 0:
