@@ -148,6 +148,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # Decoded request headers by raw headers (the same few sets recur: default
         # headers plus the current bearer token). aiohttp copies them, never mutates.
         self._header_cache: dict[tuple[tuple[bytes, bytes], ...], list[tuple[str, str]]] = {}
+        self._pair_cache: dict[tuple[bytes, bytes], tuple[str, str]] = {}
 
     def __repr__(self) -> str:
         return f"AiohttpTransport(max_connections={self._max_connections})"
@@ -203,11 +204,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         raw = tuple(request.headers.raw)
         headers = self._header_cache.get(raw)
         if headers is None:
-            headers = [
-                (key.decode("latin-1"), value.decode("latin-1"))
-                for key, value in raw
-                if key.lower() not in _SKIP_REQUEST_HEADERS
-            ]
+            # A new set (an upload's fresh multipart boundary): most of its headers were
+            # decoded before.
+            pairs = self._pair_cache
+            headers = []
+            for pair in raw:
+                decoded = pairs.get(pair)
+                if decoded is None:
+                    if pair[0].lower() in _SKIP_REQUEST_HEADERS:
+                        continue
+                    if len(pairs) >= 1024:
+                        pairs.clear()
+                    decoded = pairs[pair] = (pair[0].decode("latin-1"), pair[1].decode("latin-1"))
+                headers.append(decoded)
             if len(self._header_cache) >= 256:
                 self._header_cache.clear()
             self._header_cache[raw] = headers
@@ -342,6 +351,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         """Close the pool (idempotent)."""
         self._closed = True
         self._header_cache.clear()  # holds bearer tokens
+        self._pair_cache.clear()
         session, self._session = self._session, None
         if session is not None:
             await session.close()
