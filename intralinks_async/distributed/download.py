@@ -149,8 +149,8 @@ class _Collect:
     def __init__(self) -> None:
         self.items: list[tuple[_Item, JournalEntry | None]] = []
 
-    async def send(self, work: tuple[_Item, JournalEntry | None]) -> None:
-        self.items.append(work)
+    async def send(self, batch: list[tuple[_Item, JournalEntry | None]]) -> None:
+        self.items.extend(batch)
 
 
 async def _ship(

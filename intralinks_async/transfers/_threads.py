@@ -1,11 +1,11 @@
 """One short blocking call in a worker thread, at the cost of a plain executor hop.
 
 A tree transfer makes one thread hop per small file (read and hash it, or hash, write,
-fsync and rename it). ``anyio.to_thread.run_sync`` costs about twice what the hop itself
-does under asyncio (capacity limiter, run-variable lookups, its own worker bookkeeping),
-which shows at thousands of files per second. :func:`run_short` submits to a
-``ThreadPoolExecutor`` owned by this module under asyncio and falls back to anyio's
-worker threads elsewhere (trio).
+fsync and rename it). ``anyio.to_thread.run_sync`` adds a capacity limiter, run-variable
+lookups and its own worker bookkeeping to every hop, which shows on the event loop at
+thousands of files per second. :func:`run_short` submits to a ``ThreadPoolExecutor``
+owned by this module under asyncio and falls back to anyio's worker threads elsewhere
+(trio).
 
 The semantics the transfers rely on are kept: the caller's context variables are seen
 by the call, and a cancelled caller still waits for the call to finish (a file operation

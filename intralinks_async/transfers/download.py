@@ -14,7 +14,11 @@
 5. A body that breaks mid-stream re-requests only the bytes still missing (at most
    ``MAX_RESUMES`` times per range). Everything else that fails a request (429, 503,
    connection errors) was already retried by the client and is final here.
-6. Data goes to a temporary file (fsync + rename on success); the byte count is checked
+6. A document of at most ``SMALL_DOCUMENT`` bytes (1 MiB, by its ``fileSize``) skips
+   the ranges: one request read whole (the response may hold no more than 1 MiB), its
+   length, ETag and SHA-1 checked, then hashed, written, fsynced and renamed in one
+   worker-thread hop. A body that breaks is the client's to retry.
+7. Data goes to a temporary file (fsync + rename on success); the byte count is checked
    against ``Content-Range`` and ``fileSize``, the SHA-1 against ``fileHash``. The hash is
    computed in chunk order as soon as a prefix of the file is complete, reading it back in
    a worker thread, so memory stays about ``concurrency x 1 MiB`` whatever the file size.

@@ -70,6 +70,12 @@ class _Item:
 _Work = tuple[_Item, "JournalEntry | None"]
 
 
+class _Sink(Protocol):
+    """Where a folder's listing goes: one message per folder."""
+
+    async def send(self, batch: list[_Work], /) -> None: ...
+
+
 class _Allocator(Protocol):
     def allocate(self, remote_name: str) -> str: ...
 
@@ -355,7 +361,7 @@ class _TreeDownload:
             await anyio.to_thread.run_sync(_fsync_dirs, sorted(self.touched))
         return stopped or fatal[0]
 
-    async def _list_folder(self, entry: tuple[str, tuple[str, ...]], send: Any) -> None:
+    async def _list_folder(self, entry: tuple[str, tuple[str, ...]], send: _Sink) -> None:
         fid, parts = entry
         docs = await self.api.list_documents(self.workspace_id, fid)
         docs.sort(key=lambda d: (opt_str(d.name) or "", opt_str(d.id) or ""))
