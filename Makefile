@@ -22,7 +22,7 @@ define render
 		--output-path "$(1)/_generated" --fail-on-warning
 endef
 
-.PHONY: api-diff install generate check-generated lint typecheck test demo docs bench bench-transport bench-codegen bench-transfers bench-emulator
+.PHONY: api-diff install generate check-generated lint typecheck test demo docs bench bench-transport bench-codegen bench-transfers bench-emulator bench-tree bench-throttle
 
 install: $(ENV)
 
@@ -78,7 +78,7 @@ docs: $(ENV)
 	"$(VENV_BIN)/mkdocs" build --strict --clean --site-dir build/site
 
 # Benchmarks print tables of medians and ratios measured in one run (never run by tests).
-bench: bench-transport bench-codegen bench-transfers bench-emulator
+bench: bench-transport bench-codegen bench-transfers bench-emulator bench-tree bench-throttle
 
 bench-transport: $(ENV)
 	$(PY) bench/transport_bench.py
@@ -91,4 +91,12 @@ bench-transfers: $(ENV)
 
 bench-emulator: $(ENV)
 	$(PY) bench/emulator_rss.py
+
+# Tree transfers against raw aiohttp clients (2,000 / 10,000 / 40,000 files; ~25 min).
+bench-tree: $(ENV)
+	$(PY) bench/tree_bench.py
+
+# Migrations under the emulator's 100 req/s limit.
+bench-throttle: $(ENV)
+	$(PY) bench/throttle_bench.py
 	$(PY) bench/emulator_throughput.py
