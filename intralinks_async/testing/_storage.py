@@ -10,6 +10,7 @@ reading the version it started with.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import shutil
@@ -92,20 +93,29 @@ class BlobStore:
         self.tmp_dir = self.root / "tmp"
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._tmp = str(self.tmp_dir)
 
     def writer(self) -> BlobWriter:
         """Start writing a new blob."""
         return BlobWriter(self)
 
-    def put(self, data: bytes) -> Blob:
-        """Store ``data`` as a blob in one call (seeding, test helpers)."""
-        writer = self.writer()
+    def put(self, data: bytes | bytearray | memoryview) -> Blob:
+        """Store ``data`` as a blob in one call (whole small uploads, seeding, test helpers).
+
+        Blocking (it creates a file): the upload path runs it in a worker thread.
+        """
+        name = uuid.uuid4().hex
+        tmp = os.path.join(self._tmp, name + ".part")
         try:
-            writer.write(data)
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            final = self.blob_dir / name
+            os.replace(tmp, final)
         except BaseException:
-            writer.abort()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             raise
-        return writer.commit()
+        return Blob(final, len(data), hashlib.sha1(data).digest())  # noqa: S324 (content hash)
 
     def delete(self, blob: Blob) -> None:
         """Remove a blob's file (open readers keep their handle)."""
