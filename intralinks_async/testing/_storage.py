@@ -15,7 +15,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import time
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -95,9 +94,6 @@ class BlobStore:
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._tmp = str(self.tmp_dir)
-        # Moving average of put()'s duration in seconds (the upload path moves put() to a
-        # worker thread while it is slow, see _upload.SLOW_PUT_SECONDS).
-        self.put_seconds = 0.0
 
     def writer(self) -> BlobWriter:
         """Start writing a new blob."""
@@ -106,9 +102,8 @@ class BlobStore:
     def put(self, data: bytes | bytearray | memoryview) -> Blob:
         """Store ``data`` as a blob in one call (whole small uploads, seeding, test helpers).
 
-        Blocking (it creates a file): :attr:`put_seconds` tracks how long it takes.
+        Blocking (it creates a file), like the streamed path's writes.
         """
-        started = time.perf_counter()
         name = uuid.uuid4().hex
         tmp = os.path.join(self._tmp, name + ".part")
         try:
@@ -120,9 +115,7 @@ class BlobStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        blob = Blob(final, len(data), hashlib.sha1(data).digest())  # noqa: S324 (content hash)
-        self.put_seconds += (time.perf_counter() - started - self.put_seconds) / 8
-        return blob
+        return Blob(final, len(data), hashlib.sha1(data).digest())  # noqa: S324 (content hash)
 
     def delete(self, blob: Blob) -> None:
         """Remove a blob's file (open readers keep their handle)."""

@@ -10,19 +10,18 @@ split with plain ``bytes`` operations by :func:`parse_whole`, which takes only t
 plainest form of multipart (what HTTP clients send) and hands anything else back to
 python-multipart over the same bytes, so every outcome and error stays the push
 parser's; its file is then written in one go by :meth:`~._storage.BlobStore.put`, on
-the event loop or, while file creation is slow, in a worker thread.
+the event loop: a hop to a worker thread and back costs more CPU (0.06-0.25 ms in a
+small VM) than creating a file usually does.
 Memory use is bounded by that size plus one chunk whatever the document's size.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-import anyio.to_thread
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import TOKEN_CHARS, MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -34,12 +33,6 @@ MAX_FIELD_BYTES = 64 * 1024
 TEXT_FIELDS = ("folderId", "name", "note")
 # Bodies up to this size are read whole and parsed by parse_whole (larger ones stream).
 BUFFERED_BODY_BYTES = 256 * 1024
-# Creating a file usually takes tens of microseconds, less than a hop to a worker thread
-# and back (0.05-0.25 ms in a small VM); some file systems take milliseconds (ext4
-# without a journal steps over every recently freed inode after mass deletions). Past
-# this average put() duration, whole bodies are written in a worker thread instead, so
-# that the event loop is not stalled.
-SLOW_PUT_SECONDS = 0.0003
 # parse_whole's limits per part, below python-multipart's (8 headers of 4224 bytes).
 _WHOLE_MAX_HEADERS = 8
 _WHOLE_MAX_HEADER_LINE = 1024
@@ -275,40 +268,11 @@ async def _buffer(chunks: AsyncIterator[bytes], limit: int) -> tuple[list[bytes]
     return held, True
 
 
-async def _store_whole(whole: WholeUpload, store: BlobStore) -> ParsedUpload:
+def _store_whole(whole: WholeUpload, store: BlobStore) -> ParsedUpload:
     result = ParsedUpload(fields=whole.fields, filename=whole.filename)
     if whole.content is not None:
-        if store.put_seconds > SLOW_PUT_SECONDS:
-            result.blob = await put_in_thread(store, whole.content)
-        else:
-            result.blob = store.put(whole.content)
+        result.blob = store.put(whole.content)
     return result
-
-
-async def put_in_thread(store: BlobStore, data: memoryview) -> Blob:
-    """``store.put(data)`` in a worker thread; if the caller is cancelled (a plain
-    ``Task.cancel()`` abandons the thread), the blob is removed whenever it lands."""
-    lock = threading.Lock()
-    landed: list[Blob] = []
-    abandoned = False
-
-    def put() -> Blob:
-        blob = store.put(data)
-        with lock:
-            if abandoned:
-                store.delete(blob)
-            else:
-                landed.append(blob)
-        return blob
-
-    try:
-        return await anyio.to_thread.run_sync(put)
-    except BaseException:
-        with lock:
-            abandoned = True
-            for blob in landed:
-                store.delete(blob)
-        raise
 
 
 async def parse_upload(request: Request, store: BlobStore) -> ParsedUpload:
@@ -344,7 +308,7 @@ async def parse_upload(request: Request, store: BlobStore) -> ParsedUpload:
             if complete:
                 whole = parse_whole(held[0] if len(held) == 1 else b"".join(held), boundary)
             if whole is not None:
-                return await _store_whole(whole, store)
+                return _store_whole(whole, store)
         for chunk in held:
             parser.write(chunk)
         del held

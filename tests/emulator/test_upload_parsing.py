@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import tempfile
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,6 @@ from starlette.requests import Request
 
 from intralinks_async.testing import _errors, _upload
 from intralinks_async.testing._storage import BlobStore
-
-from .conftest import Api
 
 BOUNDARY = "b0undary"
 
@@ -262,64 +259,3 @@ async def test_a_body_over_the_buffer_limit_streams(store: BlobStore) -> None:
     assert (held, complete) == ([big, big, b"y"], False)
     held, complete = await _upload._buffer(_chunks(b"a", b"", b"b"), 10)
     assert (held, complete) == ([b"a", b"b"], True)
-
-
-async def test_slow_file_creation_moves_to_a_worker_thread(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Creating files is done on the event loop while it is quick, in a worker thread once
-    it is slow (a file system can take milliseconds), with the same outcome."""
-    ws = (await api.workspace())["id"]
-    folder = (await api.folder(ws))["id"]
-    store = api.emu.store
-    on_loop: list[bool] = []
-    put = store.put
-
-    def recording_put(data: Any) -> Any:
-        on_loop.append(asyncio._get_running_loop() is not None)
-        return put(data)
-
-    monkeypatch.setattr(store, "put", recording_put)
-    first = await api.upload(ws, folder, "a.bin", b"quick")
-    monkeypatch.setattr(store, "put_seconds", 1.0)  # as if the last creations were slow
-    second = await api.upload(ws, folder, "b.bin", b"slow")
-    assert on_loop == [True, False]
-    for doc, data in ((first, b"quick"), (second, b"slow")):
-        r = await api.http.get(f"/workspaces/{ws}/documents/{doc['id']}/download")
-        assert r.content == data and doc["fileSize"] == len(data)
-
-
-async def test_a_blob_written_in_a_thread_for_a_cancelled_upload_is_removed(
-    store: BlobStore,
-) -> None:
-    """A plain Task.cancel() abandons the worker thread: its blob is removed when it lands."""
-    release, returned = threading.Event(), threading.Event()
-    landed: list[Any] = []
-    before = set(store.blob_dir.iterdir())
-    put = store.put
-
-    def slow_put(data: Any) -> Any:
-        release.wait(5)
-        try:
-            landed.append(put(data))
-            return landed[-1]
-        finally:
-            returned.set()
-
-    store.put = slow_put  # type: ignore[method-assign]
-    try:
-        task = asyncio.create_task(_upload.put_in_thread(store, memoryview(b"late")))
-        await asyncio.sleep(0.05)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        release.set()
-        assert await asyncio.to_thread(returned.wait, 5)
-        for _ in range(500):
-            if set(store.blob_dir.iterdir()) == before:
-                break
-            await asyncio.sleep(0.01)
-    finally:
-        del store.put
-    assert landed and not landed[0].path.exists()
-    assert set(store.blob_dir.iterdir()) == before
