@@ -91,6 +91,7 @@ bench-transfers: $(ENV)
 
 bench-emulator: $(ENV)
 	$(PY) bench/emulator_rss.py
+	$(PY) bench/emulator_throughput.py
 
 # Tree transfers against raw aiohttp clients (2,000 / 10,000 / 40,000 files; ~25 min).
 bench-tree: $(ENV)
@@ -99,4 +100,3 @@ bench-tree: $(ENV)
 # Migrations under the emulator's 100 req/s limit.
 bench-throttle: $(ENV)
 	$(PY) bench/throttle_bench.py
-	$(PY) bench/emulator_throughput.py
