@@ -16,11 +16,13 @@ What the sender receives as ``content``:
 
 from __future__ import annotations
 
+import functools
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from typing import TypeAlias
 
 import anyio.to_thread
+import httpx
 from attrs import define, field
 
 from intralinks_async._core.types import File, FilePayload, MultipartValue
@@ -31,6 +33,7 @@ __all__ = [
     "FileBody",
     "MultipartBody",
     "ReplayableBody",
+    "add_body_headers",
     "encode_file_body",
     "encode_multipart",
     "is_factory",
@@ -126,13 +129,35 @@ class MultipartBody:
 
 
 def _part_head(boundary: str, name: str, file_name: str | None, mime: str | None) -> bytes:
+    return b"--" + boundary.encode("ascii") + _head_after_boundary(name, file_name, mime)
+
+
+@functools.lru_cache(maxsize=512)
+def _head_after_boundary(name: str, file_name: str | None, mime: str | None) -> bytes:
+    """A part head after its ``--boundary`` (the same few fields recur on every upload)."""
     disposition = f'form-data; name="{_quote_param(name)}"'
     if file_name is not None:
         disposition += f'; filename="{_quote_param(file_name)}"'
-    lines = [f"--{boundary}", f"Content-Disposition: {disposition}"]
+    lines = ["", f"Content-Disposition: {disposition}"]
     if mime is not None and not (file_name is None and mime == "text/plain"):
         lines.append(f"Content-Type: {_check_mime(mime)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+
+def add_body_headers(headers: httpx.Headers, body_headers: Mapping[str, str]) -> None:
+    """Set an encoded body's headers (Content-Type, Content-Length) on ``headers``.
+
+    Like ``headers.update(body_headers)``; when ``headers`` is still empty (the common
+    case: no caller headers) the entries are set without a lookup per name.
+    """
+    if headers:
+        headers.update(body_headers)
+        return
+    entries = []
+    for key, value in body_headers.items():
+        raw = key.encode("ascii")
+        entries.append((raw, raw.lower(), value.encode("ascii")))
+    headers._list = entries
 
 
 def _in_memory(payload: bytes | bytearray | memoryview, declared: int | None) -> bytes:

@@ -9,7 +9,11 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import httpx
-from intralinks_async._core.multipart import BodyContent, encode_multipart
+from intralinks_async._core.multipart import (
+    BodyContent,
+    add_body_headers,
+    encode_multipart,
+)
 from intralinks_async._core.sender import RequestSender, encode_path_param
 from intralinks_async._core.types import Response, Unset
 from intralinks_async._response import parse_response
@@ -67,7 +71,7 @@ def _request(
         headers,
     )
     multipart = encode_multipart(body.to_multipart())
-    request_headers.update(multipart.headers)
+    add_body_headers(request_headers, multipart.headers)
     content: BodyContent | None = multipart.content
     return client.request(
         METHOD,
