@@ -84,14 +84,6 @@ def _header_text(headers: httpx.Headers, value: bytes | None) -> str | None:
     return value.decode("ascii") if value.isascii() else value.decode(headers.encoding)
 
 
-@dataclass(frozen=True, slots=True)
-class _AnswerHead:
-    """Status and headers of an answer, as the range checks read them."""
-
-    status_code: int
-    headers: httpx.Headers
-
-
 def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
     if not value:
         return None
@@ -297,17 +289,25 @@ class FileDownload:
             self.api.own_retries += 1
 
     def _check_whole_answer(self, status: int, headers: httpx.Headers, size: int) -> None:
-        """A 200 of the announced length; the validator it carries pins the version."""
-        if status != 200:
-            self._check_small_answer(_AnswerHead(status, headers), 0, size)
-            return
+        """A 200 of the announced length (or a 206 of all of it); its validator pins the
+        version seen."""
+        if status == 206:
+            value = headers.get("content-range")
+            parsed = _parse_content_range(value)
+            if parsed is None or parsed[0] != 0 or parsed[2] not in (None, size):
+                raise DocumentChangedError(
+                    f"{self._label()}: Content-Range {value!r} does not match bytes "
+                    f"0-{size - 1} of its {size} bytes: it changed since listed"
+                )
+        elif status != 200:
+            raise TransferError(f"{self._label()}: unexpected HTTP {status}")
         wanted = _WHOLE_ANSWER_HEADERS
         found: dict[bytes, bytes] = {}
         for _raw, name, value in headers._list:  # one pass, no per-lookup normalising
             if name in wanted and name not in found:
                 found[name] = value
         length = found.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) != size:
+        if status == 200 and length is not None and length.isdigit() and int(length) != size:
             raise DocumentChangedError(
                 f"{self._label()} is {length.decode()} bytes but its metadata says {size}: "
                 "it changed since it was listed"
@@ -316,34 +316,6 @@ class FileDownload:
             _header_text(headers, found.get(b"etag")),
             _header_text(headers, found.get(b"last-modified")),
         )
-
-    def _check_small_answer(self, s: Any, start: int, size: int) -> None:
-        if s.status_code == 200 and start == 0:
-            length = s.headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) != size:
-                raise DocumentChangedError(
-                    f"{self._label()} is {length} bytes but its metadata says {size}: it "
-                    "changed since it was listed"
-                )
-            self._pin(s.headers)
-            return
-        if s.status_code == 200:
-            raise DocumentChangedError(
-                f"{self._label()} changed during download (the server answered If-Range "
-                "with the whole, new content)"
-            )
-        if s.status_code != 206:
-            raise TransferError(f"{self._label()}: unexpected HTTP {s.status_code}")
-        parsed = _parse_content_range(s.headers.get("content-range"))
-        if parsed is None or parsed[0] != start or parsed[2] not in (None, size):
-            raise DocumentChangedError(
-                f"{self._label()}: Content-Range {s.headers.get('content-range')!r} does not "
-                f"match bytes {start}-{size - 1} of its {size} bytes: it changed since listed"
-            )
-        if start == 0:
-            self._pin(s.headers)
-        else:
-            self._check_same(s.headers)
 
     # -- ranged mode ---------------------------------------------------------------------
 
