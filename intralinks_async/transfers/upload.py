@@ -37,7 +37,16 @@ from intralinks_async.transfers.errors import (
 )
 from intralinks_async.transfers.progress import ItemProgress
 
-__all__ = ["READ_BLOCK", "UploadOutcome", "UploadSource", "Uploader", "file_sha1", "hash_file"]
+__all__ = [
+    "READ_BLOCK",
+    "LoadedFile",
+    "UploadOutcome",
+    "UploadSource",
+    "Uploader",
+    "file_sha1",
+    "hash_file",
+    "read_ahead",
+]
 
 #: Bytes read from the source per step.
 READ_BLOCK = 1024 * 1024
@@ -101,11 +110,51 @@ class _Hashes:
     def digest(self) -> bytes:
         return self.sha1.digest()
 
+    def sha1_b64(self) -> str:
+        """The SHA-1 as the API's ``fileHash`` spells it (base64)."""
+        return _b64(self.sha1.digest())
+
     def copy(self) -> _Hashes:
         twin = _Hashes(False)
         twin.sha1 = self.sha1.copy()
         twin.sha256 = None if self.sha256 is None else self.sha256.copy()
         return twin
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFile:
+    """A small file's bytes and their hashes, read ahead in a worker thread."""
+
+    data: bytes
+    hashes: _Hashes
+
+
+def _load(path: str | os.PathLike[str], sha256: bool) -> LoadedFile:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    hashes = _Hashes(sha256)
+    hashes.update(data)
+    return LoadedFile(data, hashes)
+
+
+def read_ahead(
+    paths: list[str | os.PathLike[str]], *, sha256: bool, budget: int
+) -> list[LoadedFile | None]:
+    """Read and hash whole files in one worker-thread call (blocking), in order, until
+    ``budget`` bytes are held; the rest, and any file that cannot be read, is None
+    (:meth:`Uploader.upload` then reads it itself and reports what is wrong)."""
+    out: list[LoadedFile | None] = []
+    for path in paths:
+        loaded = None
+        if budget > 0:
+            try:
+                loaded = _load(path, sha256)
+            except OSError:
+                pass
+            else:
+                budget -= len(loaded.data)
+        out.append(loaded)
+    return out
 
 
 class _Attempt:
@@ -143,7 +192,14 @@ def _fingerprint(fh: Any) -> tuple[int, int] | None:
 
 
 class _Source:
-    def __init__(self, source: UploadSource, size: int | None, *, known_file: bool = False) -> None:
+    def __init__(
+        self,
+        source: UploadSource,
+        size: int | None,
+        *,
+        known_file: bool = False,
+        loaded: LoadedFile | None = None,
+    ) -> None:
         self.source = source
         self.size = size
         self.replayable = True
@@ -152,6 +208,8 @@ class _Source:
         self._used = False
         self._data: bytes | None = None
         self._sha: _Hashes | None = None
+        if loaded is not None:
+            self._data, self._sha = loaded.data, loaded.hashes
         if known_file and size is not None and isinstance(source, str | os.PathLike):
             self.default_name = os.path.basename(source)
         elif isinstance(source, str | os.PathLike):
@@ -197,29 +255,20 @@ class _Source:
     async def load(self, attempt: _Attempt) -> bytes:
         """The whole (small) content, hashed and counted as one block.
 
-        A file is opened, read and hashed in one worker-thread hop. The result is bytes,
-        so the client may re-send it after a 429/503 answer.
+        A file is opened, read and hashed in one worker-thread hop (unless it was read
+        ahead). The result is bytes, so the client may re-send it after a 429/503 answer.
         """
+        want256 = attempt.sha.sha256 is not None
+        if self._sha is not None and want256 and self._sha.sha256 is None:
+            self._data = self._sha = None  # read ahead without the SHA-256 wanted now
         if self._data is None:
             src: Any = self.source
-            want256 = attempt.sha.sha256 is not None
-
-            def digest(data: bytes) -> _Hashes:
-                hashes = _Hashes(want256)
-                hashes.update(data)
-                return hashes
-
             if isinstance(src, str | os.PathLike):
-
-                def read() -> tuple[bytes, _Hashes]:
-                    with open(src, "rb") as fh:
-                        data = fh.read()
-                    return data, digest(data)
-
-                self._data, self._sha = await run_short(read)
+                loaded = await run_short(lambda: _load(src, want256))
             else:
-                self._data = bytes(src)
-                self._sha = digest(self._data)
+                loaded = LoadedFile(bytes(src), _Hashes(want256))
+                loaded.hashes.update(loaded.data)
+            self._data, self._sha = loaded.data, loaded.hashes
         data = self._data
         if data is None or self._sha is None or (self.size is not None and len(data) != self.size):
             raise SourceChangedError(
@@ -361,14 +410,16 @@ class Uploader:
         existing_ids: Collection[str] | None = None,
         regular_file: bool = False,
         sha256: bool = False,
+        loaded: LoadedFile | None = None,
     ) -> UploadOutcome:
         """Upload ``source``; ``existing_ids`` are same-name documents never to be adopted.
 
         ``regular_file``: the caller knows ``source`` is a regular file of ``size`` bytes
         (a tree walk already looked), so it is not examined again. ``sha256``: also
-        compute the SHA-256 of the bytes sent (``UploadOutcome.sha256``).
+        compute the SHA-256 of the bytes sent (``UploadOutcome.sha256``). ``loaded``: the
+        file's content as :func:`read_ahead` read it (hashed with the same ``sha256``).
         """
-        src = _Source(source, size, known_file=regular_file)
+        src = _Source(source, size, known_file=regular_file, loaded=loaded)
         doc_name = name or src.default_name
         if not doc_name:
             raise ValueError("name= is required when the source has no file name")

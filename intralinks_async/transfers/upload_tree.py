@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from itertools import groupby
 from typing import Any, Literal
-
-import anyio.to_thread
 
 from intralinks_async.transfers._api import RemoteAPI, doc_hash, doc_size, opt_str
 from intralinks_async.transfers._checks import existing_dir, positive_int
 from intralinks_async.transfers._failures import is_fatal
 from intralinks_async.transfers._remote_index import DocumentIndex, FolderIndex
 from intralinks_async.transfers._run import TreeRun, journal_excludes
+from intralinks_async.transfers._threads import run_short
 from intralinks_async.transfers.errors import (
     RemoteConflictError,
     SkippedEntryError,
@@ -23,7 +23,13 @@ from intralinks_async.transfers.manifest import utc_now
 from intralinks_async.transfers.names import display_name, local_to_remote
 from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
 from intralinks_async.transfers.report import TransferFailure, TransferReport
-from intralinks_async.transfers.upload import Uploader, hash_file
+from intralinks_async.transfers.upload import (
+    SMALL_FILE,
+    LoadedFile,
+    Uploader,
+    hash_file,
+    read_ahead,
+)
 from intralinks_async.transfers.walk import LocalFile, LocalTree, iter_batches, scan_tree
 from intralinks_async.transfers.window import run_window
 
@@ -33,8 +39,11 @@ OnConflict = Literal["skip", "new_version", "error"]
 
 #: Folders of one level are created this many times ``concurrency`` at once.
 FOLDER_CONCURRENCY_FACTOR = 4
+#: Bytes of small files read ahead per walk batch (in the same worker-thread hop as the
+#: batch's journal lookup): one hop per batch instead of one per file.
+READ_AHEAD_BYTES = 8 * 1024 * 1024
 
-_Work = tuple[LocalFile, JournalEntry | None]
+_Work = tuple[LocalFile, JournalEntry | None, LoadedFile | None]
 
 
 async def upload_tree(
@@ -210,16 +219,35 @@ class _TreeUpload:
     # -- files ---------------------------------------------------------------------------
 
     async def _work(self) -> Any:
-        """Entries with their journal rows (looked up per batch, in the walk's thread hop)."""
-        jrnl = self.jrnl
-        lookup = jrnl is not None and jrnl.had_entries
+        """Entries with their journal rows and, for small files to send, their content
+        (both fetched per batch, in one worker-thread hop)."""
         async for batch in iter_batches(self.tree):
-            entries: dict[str, JournalEntry] = {}
-            if lookup and jrnl is not None:
-                keys = [item.key for item in batch if item.kind == "file"]
-                entries = await anyio.to_thread.run_sync(jrnl.get_many, keys)
+            entries, loaded = await run_short(partial(self._prepare, batch))
             for item in batch:
-                yield item, entries.get(item.key)
+                yield item, entries.get(item.key), loaded.get(item.key)
+
+    def _prepare(
+        self, batch: list[LocalFile]
+    ) -> tuple[dict[str, JournalEntry], dict[str, LoadedFile]]:
+        """The batch's journal entries, and its small files' content read ahead (blocking)."""
+        jrnl = self.jrnl
+        files = [item for item in batch if item.kind == "file"]
+        entries: dict[str, JournalEntry] = {}
+        if jrnl is not None and jrnl.had_entries:
+            entries = jrnl.get_many([item.key for item in files])
+        if self.dry_run:
+            return entries, {}
+        wanted = [
+            item
+            for item in files
+            if item.size <= SMALL_FILE and not _already_done(item, entries.get(item.key))
+        ]
+        contents = read_ahead(
+            [item.path for item in wanted], sha256=self.want_sha256, budget=READ_AHEAD_BYTES
+        )
+        return entries, {
+            item.key: got for item, got in zip(wanted, contents, strict=True) if got is not None
+        }
 
     async def files(self) -> Exception | None:
         """Upload every entry through the window; returns the fatal failure, if any."""
@@ -238,11 +266,11 @@ class _TreeUpload:
             self.jrnl.failed(item.key, f"{type(exc).__name__}: {exc}")
 
     async def _one(self, work: _Work) -> None:
-        item, entry = work
+        item, entry, loaded = work
         prog = self.tracker.item(item.key, item.size)
         started = utc_now() if self.run.manifest is not None else None
         try:
-            outcome = await self._upload(item, entry, prog)
+            outcome = await self._upload(item, entry, loaded, prog)
         except Exception as exc:
             prog.fail()
             if self.run.manifest is not None:
@@ -281,7 +309,7 @@ class _TreeUpload:
         )
 
     async def _upload(
-        self, item: LocalFile, entry: JournalEntry | None, prog: Any
+        self, item: LocalFile, entry: JournalEntry | None, loaded: LoadedFile | None, prog: Any
     ) -> tuple[str, Any, str | None]:
         """Upload (or skip) one entry; returns (manifest result, document, SHA-256)."""
         report = self.report
@@ -291,8 +319,7 @@ class _TreeUpload:
         jrnl = self.jrnl
         if jrnl is not None:
             jrnl.check()
-        if entry is not None and entry.state == "done" and entry.size == item.size:
-            # (A file whose size changed since it was recorded goes through on_conflict.)
+        if _already_done(item, entry):
             prog.skip()
             report.skipped += 1
             return "skipped", None, None
@@ -304,7 +331,7 @@ class _TreeUpload:
             report.renamed.append((item.key, self._remote_path(item.rel_dir, remote_name)))
         same = [] if folder_id is None else await self.docs.same_name(folder_id, remote_name)
         if same:
-            found = await self._already_there(item, same)
+            found = await self._already_there(item, same, loaded)
             if found is not None:
                 doc, sha1 = found
                 if jrnl is not None:
@@ -335,6 +362,7 @@ class _TreeUpload:
             existing_ids=[i for d in same if (i := opt_str(d.id)) is not None],
             regular_file=True,
             sha256=self.want_sha256,
+            loaded=loaded,
         )
         if jrnl is not None:
             jrnl.done(
@@ -352,7 +380,9 @@ class _TreeUpload:
         prog.finish()
         return ("adopted" if outcome.adopted else "uploaded"), outcome.document, outcome.sha256
 
-    async def _already_there(self, item: LocalFile, same: list[Any]) -> tuple[Any, str] | None:
+    async def _already_there(
+        self, item: LocalFile, same: list[Any], loaded: LoadedFile | None
+    ) -> tuple[Any, str] | None:
         """The same-name remote document that already holds this file's content, if any.
 
         Its size must match, and its ``fileHash`` (SHA-1) too when the server gives one.
@@ -360,8 +390,17 @@ class _TreeUpload:
         sized = [d for d in same if doc_size(d) == item.size]
         if not sized:
             return None
-        _size, sha1 = await hash_file(item.path)
+        if loaded is not None and len(loaded.data) == item.size:
+            sha1 = loaded.hashes.sha1_b64()
+        else:
+            _size, sha1 = await hash_file(item.path)
         for doc in sized:
             if doc_hash(doc) in (None, sha1):
                 return doc, sha1
         return None
+
+
+def _already_done(item: LocalFile, entry: JournalEntry | None) -> bool:
+    """The journal records ``item`` as sent, at its current size (a file whose size
+    changed since goes through ``on_conflict``)."""
+    return entry is not None and entry.state == "done" and entry.size == item.size
