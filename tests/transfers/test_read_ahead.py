@@ -111,9 +111,9 @@ def test_read_ahead_hashes_and_stops_at_the_budget(tmp_path: Path) -> None:
     assert [g.data for g in loaded] == [bytes([i]) * 1000 for i in range(3)]
     assert got[5] is None and got[6] is None  # past the budget
     first = loaded[0]
-    assert first.hashes.sha1_b64() == base64.b64encode(
-        hashlib.sha1(first.data).digest()  # noqa: S324
-    ).decode("ascii")
+    assert first.hashes.sha1_b64() == base64.b64encode(hashlib.sha1(first.data).digest()).decode(
+        "ascii"
+    )
     assert first.hashes.sha256 is not None
     assert first.hashes.sha256.hexdigest() == hashlib.sha256(first.data).hexdigest()
     assert read_ahead(files, sha256=False, budget=10_000)[0].hashes.sha256 is None  # type: ignore[union-attr]
