@@ -2,7 +2,8 @@
 
 The emulator runs in its own process (its CLI, through ``serve_in_subprocess``) so the
 server does not share this process's GIL. For each tree size (files of 1-8 KiB, 100
-files per folder) and each repetition, in turn:
+files per folder), after an untimed warm-up upload, and for each repetition (the two
+clients taking turns going first):
 
 * ``upload_tree`` (concurrency 32, with a journal) and the raw aiohttp uploader of
   ``bench/_raw_tree.py``, each into a fresh workspace;
@@ -111,22 +112,32 @@ async def bench_size(tmp: Path, files: int, repeat: int) -> dict[str, Any]:
     make_tree(src, files)
     runs: dict[str, list[float]] = {"up": [], "raw_up": [], "down": [], "raw_down": []}
     with serve_in_subprocess() as url:
+        # Warm-up (not timed): a fresh emulator's first thousands of documents cost it
+        # more than the later ones, which would charge whichever client ran first.
+        warm_ws = await _workspace(url, f"warm-up {files}")
+        await raw_upload(url, warm_ws, src, CONCURRENCY)
         sdk_ws = ""
         for r in range(repeat):
-            ws = await _workspace(url, f"sdk {files} {r}")
-            journal = tmp / f"up-{files}-{r}.db"
-            runs["up"].append(await _timed(sdk_upload(url, ws, src, journal), files))
-            sdk_ws = sdk_ws or ws
-            raw_ws = await _workspace(url, f"raw {files} {r}")
-            runs["raw_up"].append(await _timed(raw_upload(url, raw_ws, src, CONCURRENCY), files))
+            # The two clients take turns going first.
+            for kind in ("sdk", "raw") if r % 2 == 0 else ("raw", "sdk"):
+                ws = await _workspace(url, f"{kind} {files} {r}")
+                if kind == "sdk":
+                    journal = tmp / f"up-{files}-{r}.db"
+                    runs["up"].append(await _timed(sdk_upload(url, ws, src, journal), files))
+                    sdk_ws = sdk_ws or ws
+                else:
+                    up = raw_upload(url, ws, src, CONCURRENCY)
+                    runs["raw_up"].append(await _timed(up, files))
         for r in range(repeat):
-            dest = _fresh(tmp / "mirror")
-            journal = tmp / f"down-{files}-{r}.db"
-            runs["down"].append(await _timed(sdk_download(url, sdk_ws, dest, journal), files))
-            dest = _fresh(tmp / "mirror")
-            runs["raw_down"].append(
-                await _timed(raw_download(url, sdk_ws, dest, CONCURRENCY), files)
-            )
+            for kind in ("sdk", "raw") if r % 2 == 0 else ("raw", "sdk"):
+                dest = _fresh(tmp / "mirror")
+                if kind == "sdk":
+                    journal = tmp / f"down-{files}-{r}.db"
+                    down = sdk_download(url, sdk_ws, dest, journal)
+                    runs["down"].append(await _timed(down, files))
+                else:
+                    down = raw_download(url, sdk_ws, dest, CONCURRENCY)
+                    runs["raw_down"].append(await _timed(down, files))
         _fresh(tmp / "mirror")
     shutil.rmtree(src.parent)
     rates = {k: files / statistics.median(v) for k, v in runs.items()}
@@ -145,11 +156,13 @@ async def bench_latency(
     raw: list[float] = []
     with serve_in_subprocess(latency=latency) as url:
         for r in range(repeat):
-            ws = await _workspace(url, f"lat sdk {r}")
-            journal = tmp / f"lat-{r}.db"
-            sdk.append(await _timed(sdk_upload(url, ws, src, journal), files))
-            raw_ws = await _workspace(url, f"lat raw {r}")
-            raw.append(await _timed(raw_upload(url, raw_ws, src, CONCURRENCY), files))
+            for kind in ("sdk", "raw") if r % 2 == 0 else ("raw", "sdk"):
+                ws = await _workspace(url, f"lat {kind} {r}")
+                if kind == "sdk":
+                    journal = tmp / f"lat-{r}.db"
+                    sdk.append(await _timed(sdk_upload(url, ws, src, journal), files))
+                else:
+                    raw.append(await _timed(raw_upload(url, ws, src, CONCURRENCY), files))
     shutil.rmtree(src.parent)
     return {
         "files": files,

@@ -14,7 +14,7 @@ import contextlib
 import os
 import stat
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -49,7 +49,7 @@ from intralinks_async.transfers.names import (
 )
 from intralinks_async.transfers.progress import ProgressCallback, ProgressTracker
 from intralinks_async.transfers.report import TransferFailure, TransferReport
-from intralinks_async.transfers.window import run_window, unwrap_exception_group
+from intralinks_async.transfers.window import BatchSink, run_fed_window, run_window
 from intralinks_async.transfers.writer import fsync_dir
 
 __all__ = ["download_tree"]
@@ -68,12 +68,6 @@ class _Item:
 
 
 _Work = tuple[_Item, "JournalEntry | None"]
-
-
-class _Sink(Protocol):
-    """Where a folder's listing goes: one message per folder."""
-
-    async def send(self, batch: list[_Work], /) -> None: ...
 
 
 class _Allocator(Protocol):
@@ -320,48 +314,34 @@ class _TreeDownload:
 
     async def transfer(self, order: list[tuple[str, tuple[str, ...]]]) -> Exception | None:
         """Listings feed the download window; returns the fatal failure, if any."""
-        # One message per folder listing (not per document): a stream send and receive
-        # each cost a checkpoint, which at thousands of small files a second shows.
-        send, receive = anyio.create_memory_object_stream[list[_Work]](max(4, self.concurrency))
-        fatal: list[Exception | None] = [None]
 
-        async def produce() -> None:
+        async def produce(send: BatchSink[_Work]) -> Exception | None:
             # Folder listings run ahead of the downloads (as many at a time as
-            # downloads: with many small folders, fewer would starve the window).
-            async with send:
-                fatal[0] = await run_window(
-                    order,
-                    lambda entry: self._list_folder(entry, send),
-                    concurrency=max(_MIN_LISTING_CONCURRENCY, self.concurrency),
-                    on_error=self._listing_failed,
-                    is_fatal=is_fatal,
-                )
+            # downloads: with many small folders, fewer would starve the window), one
+            # message per listing (a stream send and receive each cost a checkpoint).
+            return await run_window(
+                order,
+                lambda entry: self._list_folder(entry, send),
+                concurrency=max(_MIN_LISTING_CONCURRENCY, self.concurrency),
+                on_error=self._listing_failed,
+                is_fatal=is_fatal,
+            )
 
-        async def items() -> AsyncIterator[_Work]:
-            async with receive:
-                async for batch in receive:
-                    for work in batch:
-                        yield work
-
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(produce)
-                stopped = await run_window(
-                    items(),
-                    self._one,
-                    concurrency=self.concurrency,
-                    on_error=self._failed,
-                    is_fatal=is_fatal,
-                )
-                if stopped is not None:
-                    tg.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            raise unwrap_exception_group(group) from None
+        stopped = await run_fed_window(
+            produce,
+            self._one,
+            concurrency=self.concurrency,
+            buffer=max(4, self.concurrency),
+            on_error=self._failed,
+            is_fatal=is_fatal,
+        )
         if self.touched:
             await anyio.to_thread.run_sync(_fsync_dirs, sorted(self.touched))
-        return stopped or fatal[0]
+        return stopped
 
-    async def _list_folder(self, entry: tuple[str, tuple[str, ...]], send: _Sink) -> None:
+    async def _list_folder(
+        self, entry: tuple[str, tuple[str, ...]], send: BatchSink[_Work]
+    ) -> None:
         fid, parts = entry
         docs = await self.api.list_documents(self.workspace_id, fid)
         docs.sort(key=lambda d: (opt_str(d.name) or "", opt_str(d.id) or ""))

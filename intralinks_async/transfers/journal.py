@@ -78,6 +78,32 @@ _FAILED = (
 )
 _SELECT = "SELECT key, state, remote_id, size, sha1, error FROM items"
 
+_Record = tuple[str, tuple[Any, ...]]
+
+
+def _superseded_plans_dropped(batch: list[_Record]) -> list[_Record]:
+    """``batch`` without the ``planned`` records of keys a later record of the same
+    batch marks ``done`` (the outcome the two statements leave is the same)."""
+    done = {params[0] for sql, params in batch if sql is _DONE}
+    if not done:
+        return batch
+    return [r for r in batch if r[0] is not _PLAN or r[1][0] not in done]
+
+
+def _runs(batch: list[_Record]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """Consecutive records of one statement, grouped (one ``executemany`` each; the
+    order of the records, which matters per key, is kept)."""
+    sql: str | None = None
+    rows: list[tuple[Any, ...]] = []
+    for statement, params in batch:
+        if statement is not sql:
+            if sql is not None:
+                yield sql, rows
+            sql, rows = statement, []
+        rows.append(params)
+    if sql is not None:
+        yield sql, rows
+
 
 def _db_key(key: str) -> str:
     """``key`` as stored: itself when it is valid UTF-8, else its lossless escaped form."""
@@ -323,8 +349,8 @@ class Journal:
             batch, self._pending = self._pending, []
             with self._database("writing to it") as db:
                 db.execute("BEGIN")
-                for sql, params in batch:
-                    db.execute(sql, params)
+                for sql, rows in _runs(_superseded_plans_dropped(batch)):
+                    db.executemany(sql, rows)
                 db.execute("COMMIT")
 
     # -- whole-journal views -------------------------------------------------------------

@@ -31,7 +31,7 @@ from intralinks_async.transfers.upload import (
     read_ahead,
 )
 from intralinks_async.transfers.walk import LocalFile, LocalTree, iter_batches, scan_tree
-from intralinks_async.transfers.window import run_window
+from intralinks_async.transfers.window import BatchSink, run_fed_window, run_window
 
 __all__ = ["OnConflict", "cached_folder_limit", "upload_tree"]
 
@@ -41,7 +41,9 @@ OnConflict = Literal["skip", "new_version", "error"]
 FOLDER_CONCURRENCY_FACTOR = 4
 #: Bytes of small files read ahead per walk batch (in the same worker-thread hop as the
 #: batch's journal lookup): one hop per batch instead of one per file.
-READ_AHEAD_BYTES = 8 * 1024 * 1024
+READ_AHEAD_BYTES = 4 * 1024 * 1024
+#: Walk batches prepared ahead of the one being sent.
+READ_AHEAD_BATCHES = 1
 
 _Work = tuple[LocalFile, JournalEntry | None, LoadedFile | None]
 
@@ -218,13 +220,12 @@ class _TreeUpload:
 
     # -- files ---------------------------------------------------------------------------
 
-    async def _work(self) -> Any:
+    async def _produce(self, send: BatchSink[_Work]) -> None:
         """Entries with their journal rows and, for small files to send, their content
-        (both fetched per batch, in one worker-thread hop)."""
+        (both fetched per walk batch, in one worker-thread hop)."""
         async for batch in iter_batches(self.tree):
             entries, loaded = await run_short(partial(self._prepare, batch))
-            for item in batch:
-                yield item, entries.get(item.key), loaded.get(item.key)
+            await send.send([(i, entries.get(i.key), loaded.get(i.key)) for i in batch])
 
     def _prepare(
         self, batch: list[LocalFile]
@@ -250,11 +251,19 @@ class _TreeUpload:
         }
 
     async def files(self) -> Exception | None:
-        """Upload every entry through the window; returns the fatal failure, if any."""
-        return await run_window(
-            self._work(),
+        """Upload every entry through the window; returns the fatal failure, if any.
+
+        The next walk batches are read while the window sends the current one.
+        """
+
+        async def produce(send: BatchSink[_Work]) -> None:
+            await self._produce(send)
+
+        return await run_fed_window(
+            produce,
             self._one,
             concurrency=self.concurrency,
+            buffer=READ_AHEAD_BATCHES,
             on_error=self._failed,
             is_fatal=is_fatal,
         )

@@ -15,11 +15,11 @@ from collections.abc import (
     Callable,
     Iterable,
 )
-from typing import TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 import anyio
 
-__all__ = ["run_window", "unwrap_exception_group"]
+__all__ = ["BatchSink", "run_fed_window", "run_window", "unwrap_exception_group"]
 
 T = TypeVar("T")
 
@@ -48,6 +48,54 @@ def unwrap_exception_group(exc: BaseException) -> BaseException:
         if isinstance(leaf, Exception) and not isinstance(leaf, cancelled):
             return leaf
     return leaves[0] if leaves else exc
+
+
+class BatchSink(Protocol[T]):
+    """Where a producer of :func:`run_fed_window` sends its batches of items."""
+
+    async def send(self, batch: list[T], /) -> None: ...
+
+
+async def run_fed_window(
+    produce: Callable[[BatchSink[T]], Awaitable[Exception | None]],
+    worker: Callable[[T], Awaitable[None]],
+    *,
+    concurrency: int,
+    buffer: int,
+    on_error: Callable[[T, Exception], None] | None = None,
+    is_fatal: Callable[[Exception], bool] | None = None,
+) -> Exception | None:
+    """:func:`run_window` over the items that ``produce`` sends in batches, from a task
+    of its own, up to ``buffer`` batches ahead of the workers (so the workers never wait
+    for a batch being made when one could have been made meanwhile).
+
+    ``produce`` returns a fatal failure of its own (or None); the window's fatal
+    failure, when both stop, is returned first. Either's error propagates unwrapped.
+    """
+    send, receive = anyio.create_memory_object_stream[list[T]](buffer)
+    produced: list[Exception | None] = [None]
+
+    async def producer() -> None:
+        async with send:
+            produced[0] = await produce(send)
+
+    async def items() -> AsyncIterator[T]:
+        async with receive:
+            async for batch in receive:
+                for item in batch:
+                    yield item
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(producer)
+            stopped = await run_window(
+                items(), worker, concurrency=concurrency, on_error=on_error, is_fatal=is_fatal
+            )
+            if stopped is not None:
+                tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise unwrap_exception_group(group) from None
+    return stopped or produced[0]
 
 
 async def _from_sync(items: Iterable[T]) -> AsyncGenerator[T, None]:

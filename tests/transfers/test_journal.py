@@ -41,6 +41,34 @@ def test_done_is_never_downgraded(tmp_path: Path) -> None:
         assert entry is not None and entry.state == "done" and entry.remote_id == "D"
 
 
+def test_one_flush_of_interleaved_records_leaves_each_key_as_recorded(tmp_path: Path) -> None:
+    """Records of many keys in one transaction (a plan a later done supersedes is not
+    written): each key ends as its last record says, sizes of plans kept."""
+    with Journal(tmp_path / "j.db", kind="upload", scope="s") as j:
+        j.done("old", remote_id="D0", size=9, sha1="x=")
+        j.flush()
+        for i in range(30):
+            j.plan(f"k{i}", size=i)
+        for i in range(0, 30, 3):
+            j.done(f"k{i}", remote_id=f"D{i}", size=i, sha1=f"{i}=")
+        for i in range(1, 30, 3):
+            j.failed(f"k{i}", f"boom {i}")
+        j.plan("old", size=9)  # a done entry is left alone
+        j.failed("old", "late")
+        j.flush()
+        got = {e.key: e for e in j.entries()}
+    assert got["old"].state == "done" and got["old"].remote_id == "D0"
+    for i in range(30):
+        entry = got[f"k{i}"]
+        assert entry.size == i
+        if i % 3 == 0:
+            assert (entry.state, entry.remote_id, entry.sha1) == ("done", f"D{i}", f"{i}=")
+        elif i % 3 == 1:
+            assert (entry.state, entry.error) == ("failed", f"boom {i}")
+        else:
+            assert entry.state == "planned"
+
+
 def test_journal_of_another_migration_is_refused(tmp_path: Path) -> None:
     Journal(tmp_path / "j.db", kind="upload", scope="ws1:dir").close()
     with pytest.raises(JournalMismatchError):
