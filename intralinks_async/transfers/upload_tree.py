@@ -253,14 +253,10 @@ class _TreeUpload:
     async def files(self) -> Exception | None:
         """Upload every entry through the window; returns the fatal failure, if any.
 
-        The next walk batches are read while the window sends the current one.
+        The next walk batch is read while the window sends the current one.
         """
-
-        async def produce(send: BatchSink[_Work]) -> None:
-            await self._produce(send)
-
         return await run_fed_window(
-            produce,
+            self._produce,
             self._one,
             concurrency=self.concurrency,
             buffer=READ_AHEAD_BATCHES,

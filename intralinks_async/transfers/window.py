@@ -7,6 +7,7 @@ million items never mean a million tasks or a million pending coroutines: at mos
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -76,25 +77,31 @@ async def run_fed_window(
     produced: list[Exception | None] = [None]
 
     async def producer() -> None:
+        # (BrokenResourceError: the window stopped, nothing wants more items.)
         async with send:
-            produced[0] = await produce(send)
+            with contextlib.suppress(anyio.BrokenResourceError):
+                produced[0] = await produce(send)
 
-    async def items() -> AsyncIterator[T]:
+    async def items() -> AsyncGenerator[T, None]:
         async with receive:
             async for batch in receive:
                 for item in batch:
                     yield item
 
+    source = items()  # held: it is closed once the producer is stopped, not before
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(producer)
             stopped = await run_window(
-                items(), worker, concurrency=concurrency, on_error=on_error, is_fatal=is_fatal
+                source, worker, concurrency=concurrency, on_error=on_error, is_fatal=is_fatal
             )
             if stopped is not None:
                 tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         raise unwrap_exception_group(group) from None
+    finally:
+        with anyio.CancelScope(shield=True):
+            await source.aclose()
     return stopped or produced[0]
 
 

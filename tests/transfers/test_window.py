@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import anyio
 import pytest
 
-from intralinks_async.transfers.window import run_window
+from intralinks_async.transfers.window import BatchSink, run_fed_window, run_window
 
 
 async def test_bounded_and_lazy() -> None:
@@ -107,3 +107,69 @@ async def test_rejects_bad_concurrency() -> None:
 
     with pytest.raises(ValueError):
         await run_window([1], worker, concurrency=0)
+
+
+async def test_fed_window_runs_every_item_with_the_producer_ahead_by_its_buffer() -> None:
+    made: list[int] = []
+    done: list[int] = []
+
+    async def produce(send: BatchSink[int]) -> None:
+        for b in range(20):
+            made.append(b)
+            await send.send([b * 10 + i for i in range(10)])
+
+    async def worker(i: int) -> None:
+        # While batch b is being worked on, at most b + 2 batches exist (the one in
+        # hand, one in the buffer, one being made).
+        assert len(made) <= i // 10 + 3
+        await anyio.sleep(0)
+        done.append(i)
+
+    assert await run_fed_window(produce, worker, concurrency=4, buffer=1) is None
+    assert sorted(done) == list(range(200))
+
+
+async def test_fed_window_producer_error_propagates_unwrapped() -> None:
+    async def produce(send: BatchSink[int]) -> None:
+        await send.send([1, 2])
+        raise OSError("walk failed")
+
+    async def worker(i: int) -> None:
+        await anyio.sleep(0.01)
+
+    with pytest.raises(OSError, match="walk failed"):
+        await run_fed_window(produce, worker, concurrency=2, buffer=1)
+
+
+async def test_fed_window_fatal_failures_from_either_side_are_returned() -> None:
+    class Fatal(Exception):
+        pass
+
+    async def endless(send: BatchSink[int]) -> None:
+        n = 0
+        while True:
+            await send.send([n])
+            n += 1
+
+    async def worker(i: int) -> None:
+        if i == 5:
+            raise Fatal("stop")
+
+    stopped = await run_fed_window(
+        endless, worker, concurrency=2, buffer=1, on_error=lambda i, e: None,
+        is_fatal=lambda e: isinstance(e, Fatal),
+    )  # fmt: skip
+    assert isinstance(stopped, Fatal)  # and the endless producer was cancelled
+
+    async def giving_up(send: BatchSink[int]) -> Exception | None:
+        await send.send([1, 2, 3])
+        return Fatal("listing refused")
+
+    seen: list[int] = []
+
+    async def record(i: int) -> None:
+        seen.append(i)
+
+    stopped = await run_fed_window(giving_up, record, concurrency=2, buffer=1)
+    assert isinstance(stopped, Fatal) and str(stopped) == "listing refused"
+    assert sorted(seen) == [1, 2, 3]
