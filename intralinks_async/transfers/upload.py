@@ -129,26 +129,51 @@ class LoadedFile:
     hashes: _Hashes
 
 
-def _load(path: str | os.PathLike[str], sha256: bool) -> LoadedFile:
-    with open(path, "rb") as fh:
-        data = fh.read()
+#: Flags of a whole-file read: binary on Windows; never blocking on a FIFO put in the
+#: place of a file the walk saw (it reads as empty, a size change).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _read_whole(path: str | os.PathLike[str], size: int) -> bytes:
+    """The file's bytes, read up to ``size + 1`` (one more shows that it grew): usually
+    one ``read`` call, without the buffered file object's own calls."""
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        blocks: list[bytes] = []
+        want = size + 1
+        while want > 0 and (block := os.read(fd, want)):
+            blocks.append(block)
+            want -= len(block)
+    finally:
+        os.close(fd)
+    return blocks[0] if len(blocks) == 1 else b"".join(blocks)
+
+
+def _load(path: str | os.PathLike[str], sha256: bool, size: int | None) -> LoadedFile:
+    if size is None:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    else:
+        data = _read_whole(path, size)
     hashes = _Hashes(sha256)
     hashes.update(data)
     return LoadedFile(data, hashes)
 
 
 def read_ahead(
-    paths: list[str | os.PathLike[str]], *, sha256: bool, budget: int
+    files: list[tuple[str | os.PathLike[str], int]], *, sha256: bool, budget: int
 ) -> list[LoadedFile | None]:
-    """Read and hash whole files in one worker-thread call (blocking), in order, until
-    ``budget`` bytes are held; the rest, and any file that cannot be read, is None
-    (:meth:`Uploader.upload` then reads it itself and reports what is wrong)."""
+    """Read and hash whole files (path, expected size) in one worker-thread call
+    (blocking), in order, until ``budget`` bytes are held; the rest, and any file that
+    cannot be read, is None (:meth:`Uploader.upload` then reads it itself and reports
+    what is wrong). A file that is not of its expected size any more is read all the
+    same, up to one byte more (the upload refuses it as changed)."""
     out: list[LoadedFile | None] = []
-    for path in paths:
+    for path, size in files:
         loaded = None
         if budget > 0:
             try:
-                loaded = _load(path, sha256)
+                loaded = _load(path, sha256, size)
             except OSError:
                 pass
             else:
@@ -264,7 +289,7 @@ class _Source:
         if self._data is None:
             src: Any = self.source
             if isinstance(src, str | os.PathLike):
-                loaded = await run_short(lambda: _load(src, want256))
+                loaded = await run_short(lambda: _load(src, want256, self.size))
             else:
                 loaded = LoadedFile(bytes(src), _Hashes(want256))
                 loaded.hashes.update(loaded.data)

@@ -244,7 +244,9 @@ class _TreeUpload:
             if item.size <= SMALL_FILE and not _already_done(item, entries.get(item.key))
         ]
         contents = read_ahead(
-            [item.path for item in wanted], sha256=self.want_sha256, budget=READ_AHEAD_BYTES
+            [(item.path, item.size) for item in wanted],
+            sha256=self.want_sha256,
+            budget=READ_AHEAD_BYTES,
         )
         return entries, {
             item.key: got for item, got in zip(wanted, contents, strict=True) if got is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -105,7 +106,8 @@ def test_read_ahead_hashes_and_stops_at_the_budget(tmp_path: Path) -> None:
         path.write_bytes(bytes([i]) * 1000)
         files.append(path)
     missing = tmp_path / "missing"
-    got = read_ahead([files[0], missing, tmp_path, *files[1:]], sha256=True, budget=2500)
+    listed = [(files[0], 1000), (missing, 5), (tmp_path, 0), *((f, 1000) for f in files[1:])]
+    got = read_ahead(listed, sha256=True, budget=2500)
     assert got[1] is None and got[2] is None  # unreadable: left to the per-file path
     loaded = [g for g in got if g is not None]
     assert [g.data for g in loaded] == [bytes([i]) * 1000 for i in range(3)]
@@ -116,4 +118,16 @@ def test_read_ahead_hashes_and_stops_at_the_budget(tmp_path: Path) -> None:
     )
     assert first.hashes.sha256 is not None
     assert first.hashes.sha256.hexdigest() == hashlib.sha256(first.data).hexdigest()
-    assert read_ahead(files, sha256=False, budget=10_000)[0].hashes.sha256 is None  # type: ignore[union-attr]
+    plain = read_ahead([(files[0], 1000)], sha256=False, budget=10_000)[0]
+    assert plain is not None and plain.hashes.sha256 is None
+    # A file no longer of its walked size is read up to one byte more (then refused).
+    (grown,) = read_ahead([(files[1], 10)], sha256=False, budget=10_000)
+    assert grown is not None and grown.data == bytes([1]) * 11
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_put_in_place_of_a_walked_file_does_not_block_the_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "was-a-file"
+    os.mkfifo(fifo)
+    (got,) = read_ahead([(fifo, 10)], sha256=False, budget=10_000)
+    assert got is not None and got.data == b""  # a size change: the upload refuses it
