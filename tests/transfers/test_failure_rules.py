@@ -200,13 +200,24 @@ async def test_walk_reports_unreadable_and_special_entries_and_uploads_the_rest(
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real_scandir(path)
 
-    def guarded_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+    real_os_open = os.open
+
+    def refuse(file: Any) -> None:
         if isinstance(file, str | os.PathLike) and os.fspath(file).endswith("unreadable.txt"):
             raise PermissionError(13, "Permission denied", os.fspath(file))
+
+    def guarded_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        refuse(file)
         return real_open(file, *args, **kwargs)
 
+    def guarded_os_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        refuse(file)
+        return real_os_open(file, *args, **kwargs)
+
+    # (as root, file modes do not stop a read: the refusal is simulated at the calls)
     monkeypatch.setattr(walk.os, "scandir", scandir)
     monkeypatch.setattr(upload, "open", guarded_open, raising=False)
+    monkeypatch.setattr(os, "open", guarded_os_open)
     try:
         with served() as (app, url):
             async with connect(url) as client:
