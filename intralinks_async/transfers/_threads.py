@@ -31,9 +31,11 @@ __all__ = ["run_short"]
 
 T = TypeVar("T")
 
-#: Worker threads of the executor (anyio's default limit is 40; small-file hops are
-#: mostly fsync waits, so a few dozen threads keep a 2-core machine's disk busy).
-MAX_WORKERS = 32
+#: Worker threads of the executor: the standard library's default executor size. The
+#: per-file hops of a tree download are mostly fsync waits, and more concurrent fsyncs
+#: than that were measured to slow a small machine's disk down (32 threads: about 10%
+#: fewer files/s than 6 or 8 on 2 cores), not to speed it up.
+MAX_WORKERS = min(32, (os.cpu_count() or 1) + 4)
 
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
