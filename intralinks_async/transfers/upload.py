@@ -107,9 +107,6 @@ class _Hashes:
         if self.sha256 is not None:
             self.sha256.update(block)
 
-    def digest(self) -> bytes:
-        return self.sha1.digest()
-
     def sha1_b64(self) -> str:
         """The SHA-1 as the API's ``fileHash`` spells it (base64)."""
         return _b64(self.sha1.digest())
@@ -484,7 +481,7 @@ class Uploader:
                             "path, bytes or a seekable file to have it re-sent"
                         ) from exc
                     raise  # the client already retried whatever could be retried
-                sha1 = _b64(attempt.sha.digest())
+                sha1 = attempt.sha.sha1_b64()
                 if attempt.exhausted:
                     found = await self._find_landed(
                         workspace_id, folder_id, doc_name, attempt.size, sha1, excluded
@@ -517,7 +514,7 @@ class Uploader:
         attempt_no: int,
     ) -> UploadOutcome:
         """Check the server's answer against what was sent."""
-        sha1 = _b64(attempt.sha.digest())
+        sha1 = attempt.sha.sha1_b64()
         if opt_str(getattr(doc, "id", None)) is None:
             raise APIResponseValidationError(
                 f"the server accepted {doc_name!r} but its answer names no document id, so "
